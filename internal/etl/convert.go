@@ -1,0 +1,372 @@
+package etl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Outcome is what conversion decided for one record.
+type Outcome uint8
+
+const (
+	Accepted Outcome = iota
+	// Filtered rows are counted as filtered and not recorded (outside the window,
+	// identical ejecutivos rows).
+	Filtered
+	// FilteredRecorded rows failed a source filter: counted as filtered and recorded
+	// in etl.reject with a filtered_* reason.
+	FilteredRecorded
+	// Rejected rows are counted as rejected and recorded in etl.reject.
+	Rejected
+)
+
+// ConvertOptions carry the run's parameters that conversion depends on.
+type ConvertOptions struct {
+	Window              Window // rows whose incremental value falls outside are filtered
+	EjecutivosIDCliente int64  // FilterIDCliente keeps rows with this id_cliente
+}
+
+// Converter turns records of one table into typed rows: one conversion path for every
+// source (domain.md §1–§3). Not safe for concurrent use.
+type Converter struct {
+	t    *Table
+	opts ConvertOptions
+	// seen holds the records already accepted for Distinct tables (small: ejecutivos).
+	seen map[string]struct{}
+	// Warnings collected while converting (lenient peso values), capped.
+	warnings []string
+}
+
+// NewConverter prepares conversion for one table and run.
+func NewConverter(t *Table, opts ConvertOptions) *Converter {
+	c := &Converter{t: t, opts: opts}
+	if t.Distinct {
+		c.seen = make(map[string]struct{})
+	}
+	return c
+}
+
+// Warnings returns the distinct conversion warnings so far.
+func (c *Converter) Warnings() []string { return c.warnings }
+
+func (c *Converter) warn(msg string) {
+	if len(c.warnings) < 20 {
+		c.warnings = append(c.warnings, msg)
+	}
+}
+
+// Convert fills row from rec. For Rejected and FilteredRecorded it fills rej.
+func (c *Converter) Convert(rec *Record, row *Row, rej *Reject) Outcome {
+	t := c.t
+	if rec.Fault != nil {
+		*rej = Reject{Source: rec.Source, Line: rec.Line, Column: rec.Fault.Column,
+			Reason: rec.Fault.Reason, Detail: rec.Fault.Detail, Record: rec.Raw}
+		return Rejected
+	}
+	if c.seen != nil {
+		k := strings.Join(rec.Fields, "\x00")
+		if _, dup := c.seen[k]; dup {
+			return Filtered
+		}
+		c.seen[k] = struct{}{}
+	}
+	row.Reset(t.Width())
+	row.Source, row.Line = rec.Source, rec.Line
+
+	// Parse every source column; the first invalid one rejects the row.
+	for i := range t.Columns {
+		col := &t.Columns[i]
+		v, null, err := c.convertValue(col, rec.Fields[i])
+		if err != nil {
+			c.reject(rec, rej, col.Name, ReasonInvalidValue, err.Error())
+			return Rejected
+		}
+		row.Values[i], row.Nulls[i] = v, null
+	}
+	for j, d := range t.Derived {
+		src := t.Index(d.From)
+		i := len(t.Columns) + j
+		if row.Nulls[src] {
+			row.Nulls[i] = true
+			continue
+		}
+		switch d.Rule {
+		case DeriveLimaDate:
+			ts, _ := time.Parse(time.RFC3339Nano, row.Values[src])
+			row.Values[i] = LimaDate(ts).String()
+		case DerivePDPFlag:
+			row.Values[i] = strconv.FormatBool(isPDPFlag(row.Values[src]))
+		}
+	}
+	for _, f := range t.Filters {
+		if !c.passes(f, row) {
+			c.reject(rec, rej, filterColumn(t, f), f.Reason(), "")
+			return FilteredRecorded
+		}
+	}
+	for i := range t.Columns {
+		if t.Columns[i].NotNull && row.Nulls[i] {
+			c.reject(rec, rej, t.Columns[i].Name, ReasonMissingValue, fmt.Sprintf("column %q is required", t.Columns[i].Name))
+			return Rejected
+		}
+	}
+	if reason, column, detail := tableRule(t, row); reason != "" {
+		c.reject(rec, rej, column, reason, detail)
+		return Rejected
+	}
+	if inc := t.IncrementalIndex(); inc >= 0 {
+		row.Incr, _ = time.Parse(time.RFC3339Nano, row.Values[inc])
+		if !c.opts.Window.Contains(row.Incr) {
+			return Filtered
+		}
+	}
+	return Accepted
+}
+
+func (c *Converter) reject(rec *Record, rej *Reject, column, reason, detail string) {
+	*rej = Reject{Source: rec.Source, Line: rec.Line, Column: column, Reason: reason, Detail: detail,
+		Record: RecordJSON(c.t, rec.Fields)}
+}
+
+// RecordJSON renders a record as a JSON object in column order, NULL as null.
+func RecordJSON(t *Table, fields []string) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, col := range t.Columns {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(col.Name)
+		b.Write(k)
+		b.WriteByte(':')
+		if i >= len(fields) || fields[i] == "" {
+			b.WriteString("null")
+			continue
+		}
+		v, _ := json.Marshal(fields[i])
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func (c *Converter) passes(f Filter, row *Row) bool {
+	t := c.t
+	switch f {
+	case FilterPositiveAmount:
+		i := t.Index(moneyColumn(t))
+		return !row.Nulls[i] && !strings.HasPrefix(row.Values[i], "-") && row.Values[i] != "0.00"
+	case FilterNoRejection:
+		i := t.Index("motivo_rechazo")
+		return row.Nulls[i]
+	case FilterIDCliente:
+		i := t.Index("id_cliente")
+		return !row.Nulls[i] && row.Values[i] == strconv.FormatInt(c.opts.EjecutivosIDCliente, 10)
+	}
+	return true
+}
+
+func moneyColumn(t *Table) string {
+	for _, c := range t.Columns {
+		if c.Type == TypeMoney {
+			return c.Name
+		}
+	}
+	return ""
+}
+
+func filterColumn(t *Table, f Filter) string {
+	switch f {
+	case FilterPositiveAmount:
+		return moneyColumn(t)
+	case FilterNoRejection:
+		return "motivo_rechazo"
+	case FilterIDCliente:
+		return "id_cliente"
+	}
+	return ""
+}
+
+// tableRule checks the per-table rules of domain.md §1.
+func tableRule(t *Table, row *Row) (reason, column, detail string) {
+	switch t.Name {
+	case "calendario":
+		ap, ci := t.Index("fecha_apertura"), t.Index("fecha_cierre")
+		// YYYY-MM-DD compares correctly as text.
+		if !row.Nulls[ci] && row.Values[ci] < row.Values[ap] {
+			return ReasonInvalidValue, "fecha_cierre",
+				fmt.Sprintf("fecha_cierre %s is before fecha_apertura %s", row.Values[ci], row.Values[ap])
+		}
+	case "pagos":
+		fp, ce := t.Index("fecha_pago"), t.Index("creado_el")
+		created, _ := time.Parse(time.RFC3339Nano, row.Values[ce])
+		if cd := LimaDate(created).String(); row.Values[fp] > cd {
+			return ReasonFutureDate, "fecha_pago",
+				fmt.Sprintf("fecha_pago %s is after the Lima date of creado_el %s", row.Values[fp], cd)
+		}
+	}
+	return "", "", ""
+}
+
+func isPDPFlag(s string) bool {
+	switch strings.ToUpper(s) {
+	case "SI", "SÍ", "1", "TRUE":
+		return true
+	}
+	return false
+}
+
+// convertValue turns one field into its canonical text; ("", true, nil) is NULL.
+func (c *Converter) convertValue(col *Column, raw string) (string, bool, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		switch {
+		case col.BlankAsEmpty:
+			return "", false, nil
+		case col.NullAs != "":
+			return col.NullAs, false, nil
+		case col.Type == TypeIntBool:
+			return "false", false, nil
+		}
+		return "", true, nil
+	}
+	switch col.Type {
+	case TypeText:
+		if col.Lower {
+			s = strings.ToLower(s)
+		}
+		return s, false, nil
+	case TypeIntText:
+		v, err := canonicalInteger(s, 0)
+		return v, false, err
+	case TypeFloatIntText:
+		v, err := canonicalFloatInteger(s)
+		return v, false, err
+	case TypeDate:
+		v, err := canonicalDate(s)
+		return v, false, err
+	case TypeTimestamp:
+		v, err := CanonicalTimestamp(s)
+		return v, false, err
+	case TypeInteger:
+		v, err := canonicalInteger(s, 31)
+		return v, false, err
+	case TypeMoney:
+		v, err := CanonicalMoney(s)
+		return v, false, err
+	case TypeBool:
+		switch strings.ToLower(s) {
+		case "true":
+			return "true", false, nil
+		case "false":
+			return "false", false, nil
+		}
+		return "", false, fmt.Errorf("value %q is not a boolean (true/false)", clip(s))
+	case TypeIntBool:
+		switch strings.ToLower(s) {
+		case "1", "true":
+			return "true", false, nil
+		case "0", "false":
+			return "false", false, nil
+		}
+		return "", false, fmt.Errorf("value %q is not 1/0/true/false", clip(s))
+	case TypeLenientInt:
+		v, err := canonicalInteger(s, 31)
+		if err != nil {
+			c.warn(fmt.Sprintf("column %s: non-integer value %q stored as 1", col.Name, clip(s)))
+			return "1", false, nil
+		}
+		return v, false, nil
+	}
+	return "", false, fmt.Errorf("column type %v not handled", col.Type)
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
+// canonicalInteger accepts integer text (an integral "12.0" too) and returns it without
+// sign noise or leading zeros. bits > 0 bounds the magnitude (31 → PostgreSQL INTEGER).
+func canonicalInteger(s string, bits int) (string, error) {
+	d, err := parseDecimal(s)
+	if err != nil {
+		return "", fmt.Errorf("value %q is not an integer", clip(s))
+	}
+	if d.hasFraction() {
+		return "", fmt.Errorf("value %q is not an integer", clip(s))
+	}
+	out := d.integerText()
+	if bits > 0 {
+		n, err := strconv.ParseInt(out, 10, 64)
+		if err != nil || n > 1<<bits-1 || n < -(1<<bits) {
+			return "", fmt.Errorf("value %q is out of range for a %d-bit integer", clip(s), bits+1)
+		}
+	}
+	return out, nil
+}
+
+// canonicalFloatInteger reads a FLOAT64 carrying an integer (phone numbers, possibly in
+// exponent form) as its digits.
+func canonicalFloatInteger(s string) (string, error) {
+	d, err := parseDecimal(s)
+	if err != nil || d.hasFraction() {
+		return "", fmt.Errorf("value %q is not an integral number", clip(s))
+	}
+	return d.integerText(), nil
+}
+
+// CanonicalMoney reads decimal or exponent text and rounds it half away from zero to two
+// decimals, within NUMERIC(15,2).
+func CanonicalMoney(s string) (string, error) {
+	d, err := parseDecimal(s)
+	if err != nil {
+		return "", fmt.Errorf("value %q is not a decimal number", clip(s))
+	}
+	out, ok := d.money()
+	if !ok {
+		return "", fmt.Errorf("value %q exceeds NUMERIC(15,2)", clip(s))
+	}
+	return out, nil
+}
+
+func canonicalDate(s string) (string, error) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return "", fmt.Errorf("value %q is not a date (YYYY-MM-DD)", clip(s))
+	}
+	if _, err := time.Parse(time.DateOnly, s); err != nil {
+		return "", fmt.Errorf("value %q is not a valid date", clip(s))
+	}
+	return s, nil
+}
+
+// timestampLayouts are the accepted TIMESTAMP forms; the space forms mean UTC.
+var timestampLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999 UTC",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999",
+}
+
+// CanonicalTimestamp reads an RFC 3339 or `YYYY-MM-DD HH:MM:SS[.ffffff][ UTC]` timestamp
+// and writes it as RFC 3339 UTC with microseconds only when non-zero.
+func CanonicalTimestamp(s string) (string, error) {
+	for _, layout := range timestampLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return FormatTimestamp(t), nil
+		}
+	}
+	return "", fmt.Errorf("value %q is not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS[.ffffff] UTC)", clip(s))
+}
+
+// FormatTimestamp is the canonical TIMESTAMP text: RFC 3339 UTC, Z, µs when non-zero.
+func FormatTimestamp(t time.Time) string {
+	return t.UTC().Round(time.Microsecond).Format("2006-01-02T15:04:05.999999Z07:00")
+}
