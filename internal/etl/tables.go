@@ -60,6 +60,12 @@ type Derived struct {
 	From string
 }
 
+// ChangeColumns are the source or derived columns that locate a change: the campaign,
+// the day (a timestamp is recorded as its Lima date) and the document.
+type ChangeColumns struct {
+	Archivo, Day, Document string
+}
+
 // Mode says whether a table is read incrementally or replaced in full every run.
 type Mode uint8
 
@@ -115,6 +121,9 @@ type Table struct {
 	Distinct bool
 	// DependsOn lists tables that must load first (dependency order of run-pipeline).
 	DependsOn []string
+	// Change names the columns an incremental merge records in etl.pending_change for
+	// each inserted or changed row (domain.md §6); empty names record NULL.
+	Change ChangeColumns
 
 	colIndex map[string]int
 	keyIndex []int
@@ -185,6 +194,11 @@ func (t *Table) index() error {
 			return fmt.Errorf("table %s: incremental column %q unknown", t.Name, t.Incremental)
 		}
 		t.incIndex = i
+	}
+	for _, c := range []string{t.Change.Archivo, t.Change.Day, t.Change.Document} {
+		if _, ok := t.colIndex[c]; c != "" && !ok {
+			return fmt.Errorf("table %s: change column %q unknown", t.Name, c)
+		}
 	}
 	for _, d := range t.Derived {
 		if _, ok := t.colIndex[d.From]; !ok {
@@ -384,6 +398,7 @@ func sourceTables() []*Table {
 			Key:         []string{"cod_luna", "cuenta", "archivo", "fecha_asignacion"},
 			Incremental: "creado_el", LookbackDays: 30,
 			DependsOn: []string{"calendario"},
+			Change:    ChangeColumns{Archivo: "archivo", Day: "fecha_asignacion"},
 		},
 		{
 			Name: "trandeuda", BQTable: "batch_{uid}_tran_deuda", Mode: ModeIncremental,
@@ -401,6 +416,9 @@ func sourceTables() []*Table {
 			Incremental: "creado_el", LookbackDays: 14,
 			Filters:   []Filter{FilterPositiveAmount, FilterNoRejection},
 			DependsOn: []string{"calendario"},
+			// A snapshot day holds nearly every document, so the day alone locates the
+			// change; the transform re-attributes that day's documents' payments.
+			Change: ChangeColumns{Day: "fecha_proceso"},
 		},
 		{
 			Name: "pagos", BQTable: "batch_{uid}_pagos", Mode: ModeIncremental,
@@ -417,6 +435,7 @@ func sourceTables() []*Table {
 			Incremental: "creado_el", LookbackDays: 30,
 			Filters:   []Filter{FilterPositiveAmount, FilterNoRejection},
 			DependsOn: []string{"calendario"},
+			Change:    ChangeColumns{Day: "fecha_pago", Document: "nro_documento"},
 		},
 		{
 			Name: "voicebot_gestiones", BQTable: "voicebot_{uid}", Mode: ModeIncremental,
@@ -443,6 +462,7 @@ func sourceTables() []*Table {
 			Key:         []string{"uid"},
 			Incremental: "date", LookbackDays: 7,
 			DependsOn: []string{"homologacion_voicebot"},
+			Change:    ChangeColumns{Day: "date"},
 		},
 		{
 			Name: "mibotair_gestiones", BQTable: "mibotair_{uid}", Mode: ModeIncremental,
@@ -474,6 +494,7 @@ func sourceTables() []*Table {
 			Key:         []string{"uid"},
 			Incremental: "date", LookbackDays: 7,
 			DependsOn: []string{"homologacion_mibotair", "ejecutivos"},
+			Change:    ChangeColumns{Day: "date"},
 		},
 	}
 }

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/pulso-cobranzas/pulso/internal/etl"
+	"github.com/pulso-cobranzas/pulso/internal/etl/source/files"
+)
+
+type loadOptions struct {
+	Tables []string
+	Full   bool
+	Force  bool
+	// Args are the flags as given, recorded in the run ledger.
+	Args []string
+}
+
+func newLoadCmd(a *app, runF func(context.Context, *loadOptions) error) *cobra.Command {
+	opts := &loadOptions{}
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "Load source rows into the raw layer (no transform)",
+		Long: `Reads every table (or --tables) from the source and merges it into raw.*:
+incremental tables from their watermark minus the lookback, full tables replaced.
+Unchanged landing files are skipped unless --full.`,
+		Example: `  pulso load --source dir --dir /tmp/demo
+  pulso load --dir /tmp/demo --tables pagos,trandeuda --full`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := a.reg.Select(opts.Tables); err != nil {
+				return usageErr(err)
+			}
+			opts.Args = givenFlags(cmd)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return a.runLoad(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&opts.Tables, "tables", nil, "tables to load (comma-separated; default all)")
+	f.BoolVar(&opts.Full, "full", false, "ignore watermarks and the landing-file ledger: read everything")
+	f.BoolVar(&opts.Force, "force", false, "let a full refresh empty or shrink its table")
+	return cmd
+}
+
+// source builds the configured row source.
+func (a *app) source() (etl.Source, error) {
+	switch a.cfg.Source.Kind {
+	case "dir":
+		if a.cfg.Source.Dir == "" {
+			return nil, fmt.Errorf("%w: --source dir needs --dir (or source.dir)", errConfig)
+		}
+		return files.New(a.cfg.Source.Dir, files.Options{MaxFieldBytes: a.cfg.Files.MaxFieldBytes}), nil
+	}
+	return nil, fmt.Errorf("%w: source %q is not available in this build yet", errConfig, a.cfg.Source.Kind)
+}
+
+func (a *app) loadOptions(runID int64, start time.Time) (etl.LoadOptions, error) {
+	lo := etl.LoadOptions{
+		RunID: runID, Now: a.now(start),
+		Lookback: map[string]int{}, InitialFrom: map[string]time.Time{},
+		EjecutivosIDCliente: a.cfg.ETL.EjecutivosIDCliente,
+		RejectTolerance:     a.cfg.ETL.RejectTolerance,
+		Logger:              a.log,
+		Progress:            a.newProgress(),
+	}
+	for name, tc := range a.cfg.Tables {
+		lo.Lookback[name] = tc.LookbackDays
+		if tc.InitialFrom != "" {
+			from, err := parseInstant(tc.InitialFrom)
+			if err != nil {
+				return lo, err
+			}
+			lo.InitialFrom[name] = from
+		}
+	}
+	return lo, nil
+}
+
+// parseInstant reads a date (00:00 Lima) or an RFC 3339 timestamp.
+func parseInstant(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := etl.ParseDate(s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return d.Start(), nil
+}
+
+func (a *app) runLoad(ctx context.Context, opts *loadOptions) (err error) {
+	src, err := a.source()
+	if err != nil {
+		return err
+	}
+	tables, _ := a.reg.Select(opts.Tables)
+	s, err := a.beginSession(ctx, "load", opts.Args)
+	if err != nil {
+		return err
+	}
+	defer func() { s.finish(ctx, err) }()
+	lo, err := a.loadOptions(s.runID, s.start)
+	if err != nil {
+		return err
+	}
+	lo.Full, lo.Force = opts.Full, opts.Force
+	loader := etl.NewLoader(src, s.store)
+	results, err := loadTables(ctx, loader, tables, lo)
+	printSummary(a.stdout, results)
+	return err
+}
+
+// loadTables loads tables in order; a failed table lets the others load. The joined
+// error keeps every cause so the exit code follows the worst one.
+func loadTables(ctx context.Context, l *etl.Loader, tables []*etl.Table, lo etl.LoadOptions) ([]etl.StepResult, error) {
+	var results []etl.StepResult
+	var errs []error
+	for _, t := range tables {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		res, err := l.LoadTable(ctx, t, lo)
+		if res.Table == "" {
+			res = etl.StepResult{Table: t.Name, Status: "failed"}
+		}
+		if err != nil && !errors.Is(err, etl.ErrRejectsAboveTolerance) {
+			res.Status = "failed"
+			if ctx.Err() != nil {
+				res.Status = "cancelled"
+			}
+		}
+		results = append(results, res)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
+func printSummary(w io.Writer, results []etl.StepResult) {
+	if len(results) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\tstatus\twindow\tread\tfiltered\trejected\tloaded\tinserted\tupdated\tunchanged\tdeleted\tduration\trows/s\t")
+	for _, r := range results {
+		status := r.Status
+		if r.SkipReason != "" {
+			status += " (" + r.SkipReason + ")"
+		}
+		window := "full"
+		if !r.Window.IsZero() {
+			window = r.Window.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%.0f\t\n", r.Table, status, window,
+			r.Read, r.Filtered, r.Rejected, r.Loaded, r.Inserted, r.Updated, r.Unchanged, r.Deleted,
+			r.Duration.Round(time.Millisecond), r.RowsPerSecond())
+	}
+	tw.Flush()
+}
+
+// givenFlags lists the flags set on the command line, for the run ledger.
+func givenFlags(cmd *cobra.Command) []string {
+	args := []string{}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		args = append(args, "--"+f.Name+"="+f.Value.String())
+	})
+	return args
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/pulso-cobranzas/pulso/internal/etl"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// app is what every command shares: the registry, the resolved configuration and the
+// output streams. It is built per invocation; nothing lives in package state.
+type app struct {
+	reg    *etl.Registry
+	cfg    *Config
+	log    *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+
+	configPath string
+	wait       bool
+}
+
+// run executes one invocation and maps its outcome to an exit code in one place.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{reg: etl.MustRegistry(), stdout: stdout, stderr: stderr}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(ctx, err)
+	if err != nil {
+		if code == exitUsage && !isConfigError(err) {
+			fmt.Fprintln(stderr, root.UsageString())
+		}
+		fmt.Fprintln(stderr, "pulso:", err)
+	}
+	return code
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "pulso",
+		Short:         "Collections ETL and dashboard API: BigQuery → PostgreSQL → JSON",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setup(cmd)
+		},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "config file (default configs/pulso.yaml if present)")
+	pf.String("database-url", "", "PostgreSQL URL (env DATABASE_URL or PULSO_DATABASE_URL)")
+	pf.String("log-level", "info", "log level: debug, info, warn, error")
+	pf.String("log-format", "auto", "log format: auto (text on a terminal, JSON otherwise), json, text")
+	pf.String("as-of", "", "fix today's Lima date (YYYY-MM-DD) for reproducible runs")
+	pf.String("source", "dir", "source of raw rows: dir or bigquery")
+	pf.String("dir", "", "landing directory for --source dir")
+	pf.BoolVar(&a.wait, "wait", false, "wait for the pipeline lock instead of exiting 3")
+
+	root.AddCommand(
+		newVersionCmd(a),
+		newConfigCmd(a),
+		newLoadCmd(a, nil),
+		newMigrateCmd(a),
+	)
+	return root
+}
+
+// setup resolves configuration and logging before any command runs.
+func (a *app) setup(cmd *cobra.Command) error {
+	path, explicit := a.configPath, a.configPath != ""
+	if !explicit {
+		path = "configs/pulso.yaml"
+	}
+	cfg, err := loadConfig(a.reg, cmd.Root().PersistentFlags(), path, explicit)
+	if err != nil {
+		return err
+	}
+	a.cfg = cfg
+	a.log = newLogger(a.stderr, cfg.Log)
+	return nil
+}
+
+func (a *app) stderrIsTTY() bool {
+	f, ok := a.stderr.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// jsonLogs reports whether logs (and progress) go out as slog JSON.
+func (a *app) jsonLogs() bool {
+	switch strings.ToLower(a.cfg.Log.Format) {
+	case "json":
+		return true
+	case "text":
+		return false
+	}
+	return !a.stderrIsTTY()
+}
+
+func newLogger(w io.Writer, lc LogConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(lc.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	f, isFile := w.(*os.File)
+	tty := isFile && isatty.IsTerminal(f.Fd())
+	if strings.EqualFold(lc.Format, "json") || (strings.EqualFold(lc.Format, "auto") && !tty) {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// today is the Lima date at run start, or --as-of.
+func (a *app) today(start time.Time) etl.Date {
+	if a.cfg.AsOf != "" {
+		d, _ := etl.ParseDate(a.cfg.AsOf) // validated at load
+		return d
+	}
+	return etl.LimaDate(start)
+}
+
+// now is the extraction upper bound: run start, or as_of + 1 day 00:00 Lima.
+func (a *app) now(start time.Time) time.Time {
+	if a.cfg.AsOf != "" {
+		return a.today(start).AddDays(1).Start()
+	}
+	return start
+}
+
+func (a *app) requireDatabase() (string, error) {
+	if a.cfg.Database.URL == "" {
+		return "", fmt.Errorf("%w: no database: set --database-url, DATABASE_URL or database.url", errConfig)
+	}
+	return a.cfg.Database.URL, nil
+}
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(a.stdout, "pulso", version)
+			return err
+		},
+	}
+}

@@ -1,0 +1,782 @@
+package files
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/pulso-cobranzas/pulso/internal/etl"
+)
+
+const (
+	// maxKeyBytes bounds a kept NDJSON key; longer keys cannot name a column.
+	maxKeyBytes = 1024
+	// maxUnknownKeys bounds the distinct unknown keys remembered per file.
+	maxUnknownKeys = 1000
+	// warnKeys is how many unknown names a warning lists.
+	warnKeys = 20
+	// nestedClip is how much of a nested value Raw keeps.
+	nestedClip = 1024
+)
+
+type valueKind uint8
+
+const (
+	kindString valueKind = iota
+	kindNumber
+	kindTrue
+	kindFalse
+	kindNull
+	kindNested
+)
+
+type pair struct {
+	key   span // in kb
+	val   span // in rb
+	kind  valueKind
+	col   int // column index, -1 unknown
+	size  int64
+	clipd bool
+}
+
+// NDJSONReader streams the records of one landing NDJSON file in the BigQuery export
+// form (domain.md §2): one JSON object per line, keys = column names.
+//
+// Semantics, all documented behaviour:
+//   - Keys match column names case-insensitively; a repeated key keeps its last value
+//     (as encoding/json does). Unknown keys are ignored with one warning per file.
+//   - A missing key or null is NULL (""); a string is its decoded text; a number is its
+//     literal text exactly as written ("12.50" stays "12.50", 1e3 stays "1e3"); true
+//     and false are "true" and "false".
+//   - A nested object or array as the value of a loaded column is an invalid_value row
+//     fault; nested values are skipped by matching brackets and strings, not validated.
+//   - Blank lines (only spaces, tabs, CR) are skipped. Anything on a line that is not
+//     one JSON object (bad syntax, an object spanning lines, data after the object) is
+//     a structural error naming file and line: such a file is not NDJSON.
+//   - A string with invalid UTF-8 or a NUL (\u0000) in a loaded column is an
+//     invalid_utf8 row fault; unpaired surrogate escapes become U+FFFD, as in
+//     encoding/json. A value longer than MaxFieldBytes is field_too_large and is not
+//     kept in memory beyond the limit.
+//   - NDJSON has no header, and BigQuery omits nothing reliably enough to infer one, so
+//     there is no missing-required-column check: an absent required column is NULL in
+//     every row and the converter rejects the rows whose column is NOT NULL.
+//
+// Fields lifetime: as CSVReader (valid until the next Next with the same Record; the
+// strings themselves never alias a reader buffer and may be kept).
+type NDJSONReader struct {
+	in      input
+	t       *etl.Table
+	max     int
+	colIdx  map[string]int
+	closers []io.Closer
+	done    bool
+	err     error
+
+	unknownSet   map[string]struct{}
+	unknownNames []string
+	unknownCount int
+
+	// the record being parsed
+	rb, kb  []byte
+	lower   []byte
+	pairs   []pair
+	vals    []int // column → pair index, -1 absent
+	npairs  int
+	recLine int64
+	fault   *etl.Fault
+	guess   int
+
+	fstart int
+	flen   int64
+	flimit int64
+	fbuf   *[]byte
+}
+
+// NewNDJSONReader reads a landing NDJSON file from r; name is the path named in records
+// and errors.
+func NewNDJSONReader(r io.Reader, name string, t *etl.Table, opts Options) *NDJSONReader {
+	return newNDJSONReader(context.Background(), r, name, t, opts)
+}
+
+func newNDJSONReader(ctx context.Context, r io.Reader, name string, t *etl.Table, opts Options) *NDJSONReader {
+	nr := &NDJSONReader{in: newInput(ctx, name, r, false), t: t, max: opts.maxField(),
+		colIdx: make(map[string]int, len(t.Columns)), unknownSet: map[string]struct{}{},
+		vals: make([]int, len(t.Columns))}
+	for i, c := range t.Columns {
+		nr.colIdx[c.Name] = i
+	}
+	return nr
+}
+
+// Warnings names the unknown keys seen so far, in one warning for the file.
+func (r *NDJSONReader) Warnings() []string {
+	if r.unknownCount == 0 {
+		return nil
+	}
+	return []string{unknownWarning(r.in.name, r.unknownNames, r.unknownCount)}
+}
+
+// Close releases the file, if the reader was opened from one.
+func (r *NDJSONReader) Close() error { return closeAll(&r.closers) }
+
+// Next reads the next record; see NDJSONReader for the semantics.
+func (r *NDJSONReader) Next(rec *etl.Record) (bool, error) {
+	if r.err != nil {
+		return false, r.err
+	}
+	if r.done {
+		return false, nil
+	}
+	ok, err := r.parse()
+	if err != nil {
+		r.err = err
+		return false, err
+	}
+	if !ok {
+		r.done = true
+		return false, nil
+	}
+	r.emit(rec)
+	return true, nil
+}
+
+func (r *NDJSONReader) peek() (byte, bool, error) {
+	in := &r.in
+	if in.r == in.w {
+		if err := in.more(); err != nil {
+			return 0, false, err
+		}
+		if in.r == in.w {
+			return 0, false, nil
+		}
+	}
+	return in.buf[in.r], true, nil
+}
+
+// ws skips spaces, tabs and CRs and peeks at the next byte (a LF is returned).
+func (r *NDJSONReader) ws() (byte, bool, error) {
+	in := &r.in
+	for {
+		for in.r < in.w {
+			switch c := in.buf[in.r]; c {
+			case ' ', '\t', '\r':
+				in.r++
+			default:
+				return c, true, nil
+			}
+		}
+		c, ok, err := r.peek()
+		if !ok || err != nil {
+			return c, ok, err
+		}
+	}
+}
+
+// ensure makes n bytes available unless the file ends first.
+func (r *NDJSONReader) ensure(n int) error {
+	in := &r.in
+	for in.w-in.r < n && !in.eof {
+		if err := in.more(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syntax is the structural error for an unexpected byte (ok=false: end of file).
+func (r *NDJSONReader) syntax(c byte, ok bool, want string) error {
+	switch {
+	case !ok:
+		return r.in.structural(r.recLine, "", "not NDJSON: the JSON object is not closed at end of file")
+	case c == '\n':
+		return r.in.structural(r.recLine, "", "not NDJSON: the JSON object is not closed on its line")
+	}
+	return r.in.structural(r.recLine, "", "not NDJSON: unexpected %s in the JSON object, want %s", strconv.QuoteRune(rune(c)), want)
+}
+
+// parse reads one object line into pairs; false at end of file.
+func (r *NDJSONReader) parse() (bool, error) {
+	in := &r.in
+	var c byte
+	var ok bool
+	var err error
+	for {
+		c, ok, err = r.ws()
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, nil
+		}
+		if c != '\n' {
+			break
+		}
+		in.r++
+		in.line++
+	}
+	r.recLine = in.line
+	r.rb, r.kb = r.rb[:0], r.kb[:0]
+	r.pairs = r.pairs[:0]
+	r.npairs = 0
+	r.fault = nil
+	r.guess = 0
+	for i := range r.vals {
+		r.vals[i] = -1
+	}
+	if c != '{' {
+		return false, in.structural(r.recLine, "", "not NDJSON: the line is not a JSON object")
+	}
+	in.r++
+	if c, ok, err = r.ws(); err != nil {
+		return false, err
+	}
+	if ok && c == '}' {
+		in.r++
+	} else {
+		for {
+			if !ok || c != '"' {
+				return false, r.syntax(c, ok, "a string key")
+			}
+			in.r++
+			if err := r.member(); err != nil {
+				return false, err
+			}
+			if c, ok, err = r.ws(); err != nil {
+				return false, err
+			}
+			if ok && c == ',' {
+				in.r++
+				if c, ok, err = r.ws(); err != nil {
+					return false, err
+				}
+				continue
+			}
+			if ok && c == '}' {
+				in.r++
+				break
+			}
+			return false, r.syntax(c, ok, `"," or "}"`)
+		}
+	}
+	if c, ok, err = r.ws(); err != nil {
+		return false, err
+	}
+	if ok {
+		if c != '\n' {
+			return false, in.structural(r.recLine, "", "not NDJSON: unexpected %s after the JSON object", strconv.QuoteRune(rune(c)))
+		}
+		in.r++
+		in.line++
+	}
+	return true, nil
+}
+
+// member parses `key": value` (the key's opening quote consumed) and records it.
+func (r *NDJSONReader) member() error {
+	in := &r.in
+	p := pair{col: -1}
+	p.key.start = len(r.kb)
+	r.begin(&r.kb, maxKeyBytes)
+	if err := r.str(); err != nil {
+		return err
+	}
+	p.key.end = len(r.kb)
+	keyClipped := r.flen > maxKeyBytes
+	if !keyClipped {
+		p.col = r.lookup(r.kb[p.key.start:p.key.end])
+	}
+	c, ok, err := r.ws()
+	if err != nil {
+		return err
+	}
+	if !ok || c != ':' {
+		return r.syntax(c, ok, `":"`)
+	}
+	in.r++
+	if c, ok, err = r.ws(); err != nil {
+		return err
+	}
+	if !ok {
+		return r.syntax(c, ok, "a value")
+	}
+	p.val.start = len(r.rb)
+	store := p.col >= 0 || r.npairs < len(r.t.Columns)+extraFields
+	limit := int64(r.max)
+	if !store {
+		limit = 0
+	}
+	r.begin(&r.rb, limit)
+	switch {
+	case c == '"':
+		in.r++
+		p.kind = kindString
+		err = r.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		p.kind = kindNumber
+		err = r.number()
+	case c == 't':
+		p.kind = kindTrue
+		err = r.literal("true")
+	case c == 'f':
+		p.kind = kindFalse
+		err = r.literal("false")
+	case c == 'n':
+		p.kind = kindNull
+		err = r.literal("null")
+	case c == '{' || c == '[':
+		p.kind = kindNested
+		if store {
+			r.flimit = nestedClip
+		}
+		err = r.nested()
+	default:
+		return r.syntax(c, ok, "a JSON value")
+	}
+	if err != nil {
+		return err
+	}
+	p.val.end = len(r.rb)
+	p.size = r.flen
+	p.clipd = r.flen > r.flimit
+	r.npairs++
+	if p.col < 0 {
+		r.noteUnknown(r.kb[p.key.start:p.key.end], keyClipped)
+	}
+	if store {
+		r.pairs = append(r.pairs, p)
+	}
+	if p.col >= 0 {
+		r.vals[p.col] = len(r.pairs) - 1
+		r.check(&r.pairs[len(r.pairs)-1])
+	}
+	return nil
+}
+
+// check notes the first row fault of a loaded value.
+func (r *NDJSONReader) check(p *pair) {
+	if r.fault != nil {
+		return
+	}
+	name := r.t.Columns[p.col].Name
+	switch {
+	case p.kind == kindNested:
+		r.fault = &etl.Fault{Reason: etl.ReasonInvalidValue, Column: name,
+			Detail: "nested JSON object or array; want a string, number, boolean or null"}
+	case p.clipd:
+		r.fault = &etl.Fault{Reason: etl.ReasonFieldTooLarge, Column: name,
+			Detail: fmt.Sprintf("value of %d bytes exceeds files.max_field_bytes (%d)", p.size, r.max)}
+	case p.kind == kindString:
+		v := r.rb[p.val.start:p.val.end]
+		if !utf8.Valid(v) || indexZero(v) >= 0 {
+			r.fault = &etl.Fault{Reason: etl.ReasonInvalidUTF8, Column: name, Detail: badText(v)}
+		}
+	}
+}
+
+func indexZero(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// lookup maps a key to a column, case-insensitively; keys usually come in column
+// order, so the next column is tried first.
+func (r *NDJSONReader) lookup(key []byte) int {
+	cols := r.t.Columns
+	if r.guess < len(cols) && string(key) == cols[r.guess].Name {
+		r.guess++
+		return r.guess - 1
+	}
+	r.lower = r.lower[:0]
+	for _, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		r.lower = append(r.lower, c)
+	}
+	if i, ok := r.colIdx[string(r.lower)]; ok {
+		r.guess = i + 1
+		return i
+	}
+	return -1
+}
+
+func (r *NDJSONReader) noteUnknown(key []byte, clipped bool) {
+	if _, ok := r.unknownSet[string(key)]; ok || len(r.unknownSet) >= maxUnknownKeys {
+		return
+	}
+	name := string(key)
+	if clipped {
+		name += "…"
+	}
+	r.unknownSet[string(key)] = struct{}{}
+	r.unknownCount++
+	if len(r.unknownNames) < warnKeys {
+		r.unknownNames = append(r.unknownNames, name)
+	}
+}
+
+// begin starts a value or key in buf, keeping at most limit bytes of it.
+func (r *NDJSONReader) begin(buf *[]byte, limit int64) {
+	r.fbuf = buf
+	r.fstart = len(*buf)
+	r.flen = 0
+	r.flimit = limit
+}
+
+// add appends to the current value; beyond the limit bytes are only counted, and a
+// short prefix is kept.
+func (r *NDJSONReader) add(b []byte) {
+	r.flen += int64(len(b))
+	buf := *r.fbuf
+	if r.flen <= r.flimit {
+		*r.fbuf = append(buf, b...)
+		return
+	}
+	keep := r.fstart + int(min(r.flimit, rawClip))
+	if len(buf) > keep {
+		buf = buf[:keep]
+	} else if len(buf) < keep {
+		buf = append(buf, b[:min(len(b), keep-len(buf))]...)
+	}
+	*r.fbuf = buf
+}
+
+func (r *NDJSONReader) addByte(c byte) {
+	b := [1]byte{c}
+	r.add(b[:])
+}
+
+// str reads a JSON string whose opening quote is consumed.
+func (r *NDJSONReader) str() error {
+	in := &r.in
+	for {
+		if in.r == in.w {
+			c, ok, err := r.peek()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return r.syntax(c, ok, "")
+			}
+		}
+		chunk := in.buf[in.r:in.w]
+		i := 0
+		for i < len(chunk) {
+			c := chunk[i]
+			if c == '"' || c == '\\' || c < 0x20 {
+				break
+			}
+			i++
+		}
+		r.add(chunk[:i])
+		in.r += i
+		if i == len(chunk) {
+			continue
+		}
+		switch c := chunk[i]; {
+		case c == '"':
+			in.r++
+			return nil
+		case c == '\\':
+			if err := r.ensure(2); err != nil {
+				return err
+			}
+			if in.w-in.r < 2 {
+				return r.syntax(0, false, "")
+			}
+			e := in.buf[in.r+1]
+			switch e {
+			case '"', '\\', '/':
+				r.addByte(e)
+			case 'b':
+				r.addByte('\b')
+			case 'f':
+				r.addByte('\f')
+			case 'n':
+				r.addByte('\n')
+			case 'r':
+				r.addByte('\r')
+			case 't':
+				r.addByte('\t')
+			case 'u':
+				if err := r.ensure(6); err != nil {
+					return err
+				}
+				rr := hex4(in.buf[in.r+2 : min(in.r+6, in.w)])
+				if rr < 0 {
+					return in.structural(r.recLine, "", "not NDJSON: invalid \\u escape in a JSON string")
+				}
+				in.r += 6
+				if utf16.IsSurrogate(rr) {
+					if err := r.ensure(6); err != nil {
+						return err
+					}
+					rr2 := rune(-1)
+					if in.w-in.r >= 6 && in.buf[in.r] == '\\' && in.buf[in.r+1] == 'u' {
+						rr2 = hex4(in.buf[in.r+2 : in.r+6])
+					}
+					if dec := utf16.DecodeRune(rr, rr2); dec != utf8.RuneError {
+						in.r += 6
+						rr = dec
+					} else {
+						rr = utf8.RuneError
+					}
+				}
+				var b [utf8.UTFMax]byte
+				r.add(utf8.AppendRune(b[:0], rr))
+				continue
+			default:
+				return in.structural(r.recLine, "", "not NDJSON: invalid escape %s in a JSON string", strconv.QuoteRune(rune(e)))
+			}
+			in.r += 2
+		case c == '\n':
+			return r.syntax(c, true, "")
+		default:
+			return in.structural(r.recLine, "", "not NDJSON: control character %s in a JSON string", strconv.QuoteRune(rune(c)))
+		}
+	}
+}
+
+// hex4 decodes four hex digits, or -1.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var v rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		v = v<<4 | rune(c)
+	}
+	return v
+}
+
+// number reads a JSON number literal as its exact text.
+func (r *NDJSONReader) number() error {
+	in := &r.in
+	for {
+		if in.r == in.w {
+			_, ok, err := r.peek()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+		}
+		chunk := in.buf[in.r:in.w]
+		i := 0
+		for i < len(chunk) && numberByte[chunk[i]] {
+			i++
+		}
+		r.add(chunk[:i])
+		in.r += i
+		if i < len(chunk) {
+			break
+		}
+	}
+	if r.flen > r.flimit {
+		return nil // field_too_large, or not kept: no need to read it closer
+	}
+	if !validNumber((*r.fbuf)[r.fstart:]) {
+		return in.structural(r.recLine, "", "not NDJSON: invalid JSON number %q", clipText((*r.fbuf)[r.fstart:]))
+	}
+	return nil
+}
+
+var numberByte = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true,
+	'7': true, '8': true, '9': true, '-': true, '+': true, '.': true, 'e': true, 'E': true}
+
+// validNumber checks JSON number grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
+func validNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
+func clipText(b []byte) string {
+	if len(b) > rawClip {
+		return string(b[:rawClip]) + "…"
+	}
+	return string(b)
+}
+
+// literal reads true, false or null.
+func (r *NDJSONReader) literal(lit string) error {
+	in := &r.in
+	if err := r.ensure(len(lit)); err != nil {
+		return err
+	}
+	if in.w-in.r < len(lit) || string(in.buf[in.r:in.r+len(lit)]) != lit {
+		c, ok, _ := r.peek()
+		return r.syntax(c, ok, "a JSON value")
+	}
+	in.r += len(lit)
+	return nil
+}
+
+// nested skips an object or array value by matching brackets outside strings,
+// keeping a clipped copy of its text for Raw.
+func (r *NDJSONReader) nested() error {
+	in := &r.in
+	depth := 0
+	inString, escaped := false, false
+	for {
+		if in.r == in.w {
+			c, ok, err := r.peek()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return r.syntax(c, ok, "")
+			}
+		}
+		chunk := in.buf[in.r:in.w]
+		for i, c := range chunk {
+			if c == '\n' || (inString && c < 0x20) {
+				r.add(chunk[:i])
+				in.r += i
+				return r.syntax(c, true, "")
+			}
+			switch {
+			case inString && escaped:
+				escaped = false
+			case inString && c == '\\':
+				escaped = true
+			case inString && c == '"':
+				inString = false
+			case inString:
+			case c == '"':
+				inString = true
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				depth--
+				if depth == 0 {
+					r.add(chunk[:i+1])
+					in.r += i + 1
+					return nil
+				}
+			}
+		}
+		r.add(chunk)
+		in.r = in.w
+	}
+}
+
+// emit fills rec from the parsed object.
+func (r *NDJSONReader) emit(rec *etl.Record) {
+	rec.Source = r.in.name
+	rec.Line = r.recLine
+	rec.Fault = nil
+	rec.Raw = nil
+	if r.fault != nil {
+		rec.Fault = r.fault
+		rec.Raw = r.raw()
+		rec.Fields = rec.Fields[:0]
+		return
+	}
+	s := string(r.rb)
+	n := len(r.t.Columns)
+	if cap(rec.Fields) >= n {
+		rec.Fields = rec.Fields[:n]
+		clear(rec.Fields)
+	} else {
+		rec.Fields = make([]string, n)
+	}
+	for c, pi := range r.vals {
+		if pi < 0 {
+			continue
+		}
+		p := &r.pairs[pi]
+		switch p.kind {
+		case kindString, kindNumber:
+			rec.Fields[c] = s[p.val.start:p.val.end]
+		case kindTrue:
+			rec.Fields[c] = "true"
+		case kindFalse:
+			rec.Fields[c] = "false"
+		}
+	}
+}
+
+// raw renders the object as read, for a row fault: strings and nested values as JSON
+// strings (clipped when oversized), numbers, booleans and null as themselves.
+func (r *NDJSONReader) raw() []byte {
+	b := make([]byte, 0, len(r.rb)+len(r.kb)+8*len(r.pairs)+2)
+	b = append(b, '{')
+	for i, p := range r.pairs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, string(r.kb[p.key.start:p.key.end]))
+		b = append(b, ':')
+		v := r.rb[p.val.start:p.val.end]
+		switch {
+		case p.kind == kindNull:
+			b = append(b, "null"...)
+		case p.kind == kindTrue:
+			b = append(b, "true"...)
+		case p.kind == kindFalse:
+			b = append(b, "false"...)
+		case p.clipd:
+			b = appendJSONString(b, string(v)+"… (truncated)")
+		case p.kind == kindNumber:
+			b = append(b, v...)
+		default:
+			b = appendJSONString(b, string(v))
+		}
+	}
+	if r.npairs > len(r.pairs) {
+		b = append(b, `,"…":"`...)
+		b = strconv.AppendInt(b, int64(r.npairs-len(r.pairs)), 10)
+		b = append(b, ` more keys not kept"`...)
+	}
+	return append(b, '}')
+}

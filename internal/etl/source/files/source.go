@@ -1,0 +1,244 @@
+// Package files reads and writes landing files (domain.md §2): per table
+// <dir>/<table>.csv, .csv.gz, .ndjson and <dir>/<table>/*.{csv,csv.gz,ndjson}.
+//
+// Readers stream with memory bounded by the buffer and the largest record, never by the
+// number of rows; they hand out raw text fields aligned to the table's source columns
+// and leave typing to etl.Converter.
+package files
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pulso-cobranzas/pulso/internal/etl"
+)
+
+// DefaultMaxFieldBytes is files.max_field_bytes: a longer field is a field_too_large
+// row fault.
+const DefaultMaxFieldBytes = 1 << 20
+
+// Options configure the readers.
+type Options struct {
+	// MaxFieldBytes bounds one field (files.max_field_bytes); 0 means 1 MiB.
+	MaxFieldBytes int
+}
+
+func (o Options) maxField() int {
+	if o.MaxFieldBytes <= 0 {
+		return DefaultMaxFieldBytes
+	}
+	return o.MaxFieldBytes
+}
+
+// extensions a landing file may have, longest first so .csv.gz wins over .csv.
+var extensions = []string{".csv.gz", ".csv", ".ndjson"}
+
+func landingExt(name string) string {
+	for _, e := range extensions {
+		if strings.HasSuffix(name, e) {
+			return e
+		}
+	}
+	return ""
+}
+
+// Discover lists the landing files of a table in lexicographic path order:
+// <dir>/<table>.csv, <dir>/<table>.csv.gz, <dir>/<table>.ndjson and every regular file
+// <dir>/<table>/*.{csv,csv.gz,ndjson} (not recursive; names starting with "." are
+// skipped, as a shell glob would; extensions are case-sensitive). Anything else is
+// ignored. A missing dir is an error; a table with no files gives an empty list.
+func Discover(dir string, t *etl.Table) ([]string, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("landing directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("landing directory %s is not a directory", dir)
+	}
+	var out []string
+	for _, e := range extensions {
+		p := filepath.Join(dir, t.Name+e)
+		ok, err := isRegular(p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, p)
+		}
+	}
+	sub := filepath.Join(dir, t.Name)
+	ents, err := os.ReadDir(sub)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		// A regular file named <table> is not a table directory: ignore it.
+		if ok, _ := isRegular(sub); !ok {
+			return nil, fmt.Errorf("landing directory: %w", err)
+		}
+	default:
+		for _, e := range ents {
+			name := e.Name()
+			if strings.HasPrefix(name, ".") || landingExt(name) == "" || len(name) == len(landingExt(name)) {
+				continue
+			}
+			p := filepath.Join(sub, name)
+			ok, err := isRegular(p)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// isRegular reports whether p is (or links to) a regular file; a missing p is false.
+func isRegular(p string) (bool, error) {
+	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("landing file: %w", err)
+	}
+	return st.Mode().IsRegular(), nil
+}
+
+// Source is the landing directory as an etl.Source.
+type Source struct {
+	dir  string
+	opts Options
+}
+
+var _ etl.Source = (*Source)(nil)
+
+// New makes a Source reading the landing directory dir.
+func New(dir string, opts Options) *Source { return &Source{dir: dir, opts: opts} }
+
+// Kind is "dir".
+func (s *Source) Kind() string { return "dir" }
+
+// Parts lists the table's landing files (Discover) with their size and hex sha256,
+// hashed by streaming each file once. An unreadable file is a structural error.
+func (s *Source) Parts(ctx context.Context, t *etl.Table) ([]etl.Part, error) {
+	paths, err := Discover(s.dir, t)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	parts := make([]etl.Part, 0, len(paths))
+	buf := make([]byte, 256<<10)
+	for _, p := range paths {
+		size, sum, err := hashFile(ctx, p, buf)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, etl.Part{Name: p, Size: size, SHA256: sum})
+	}
+	return parts, nil
+}
+
+func hashFile(ctx context.Context, path string, buf []byte) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", &etl.StructuralError{File: path, Msg: "cannot open", Err: err}
+	}
+	defer f.Close()
+	h := sha256.New()
+	var size int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, "", err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		size += int64(n)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, "", &etl.StructuralError{File: path, Msg: "read error", Err: err}
+		}
+	}
+	return size, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Open reads one landing file, picking the reader by extension. The window is not
+// pushed down: every record comes back and etl.Converter filters by window. When p
+// carries a size (from Parts), reading a file that ended at another size fails with a
+// structural error, since it changed after it was hashed.
+func (s *Source) Open(ctx context.Context, t *etl.Table, p etl.Part, _ etl.Window) (etl.RecordReader, error) {
+	size := int64(-1)
+	if p.SHA256 != "" {
+		size = p.Size
+	}
+	return openFile(ctx, p.Name, size, t, s.opts)
+}
+
+// OpenFile reads one landing file, picking the reader by extension (.csv, .csv.gz,
+// .ndjson). A file that cannot be opened, or a .csv.gz without a gzip header, is a
+// structural error.
+func OpenFile(ctx context.Context, path string, t *etl.Table, opts Options) (etl.RecordReader, error) {
+	return openFile(ctx, path, -1, t, opts)
+}
+
+func openFile(ctx context.Context, path string, size int64, t *etl.Table, opts Options) (etl.RecordReader, error) {
+	ext := landingExt(path)
+	if ext == "" {
+		return nil, fmt.Errorf("file %s: not a landing file (want .csv, .csv.gz or .ndjson)", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &etl.StructuralError{File: path, Msg: "cannot open", Err: err}
+	}
+	var src io.Reader = f
+	if size >= 0 {
+		src = &sizeCheck{r: f, want: size}
+	}
+	closers := []io.Closer{f}
+	switch ext {
+	case ".csv":
+		r := newCSVReader(ctx, src, path, false, t, opts)
+		r.closers = closers
+		return r, nil
+	case ".csv.gz":
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			f.Close()
+			return nil, &etl.StructuralError{File: path, Msg: "not a gzip file", Err: err}
+		}
+		// zr needs no Close: it holds no resources beyond memory, and its Close would
+		// only repeat a decompression error Next already returned.
+		r := newCSVReader(ctx, zr, path, true, t, opts)
+		r.closers = closers
+		return r, nil
+	default:
+		r := newNDJSONReader(ctx, src, path, t, opts)
+		r.closers = closers
+		return r, nil
+	}
+}
+
+func closeAll(cs *[]io.Closer) error {
+	var errs []error
+	list := *cs
+	*cs = nil
+	for _, c := range list {
+		if err := c.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

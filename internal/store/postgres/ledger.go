@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/pulso-cobranzas/pulso/internal/etl"
+)
+
+// Run statuses of etl.run and etl.run_table.
+const (
+	StatusRunning   = "running"
+	StatusSuccess   = "success"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+	StatusCancelled = "cancelled"
+	StatusAbandoned = "abandoned"
+)
+
+// StartRun records a run as running and returns its id. Call it with the pipeline lock
+// held, after MarkAbandoned.
+func (s *Store) StartRun(ctx context.Context, command string, args []string, asOf etl.Date) (int64, error) {
+	argsJSON, err := json.Marshal(args)
+	if err != nil {
+		return 0, err
+	}
+	host, _ := os.Hostname()
+	var asOfArg any
+	if !asOf.IsZero() {
+		asOfArg = asOf.String()
+	}
+	var id int64
+	err = s.pool.QueryRow(ctx, `
+		INSERT INTO etl.run (command, args, as_of, status, host, pid)
+		VALUES ($1, $2, $3, 'running', $4, $5) RETURNING run_id`,
+		command, argsJSON, asOfArg, host, os.Getpid()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("start run: %w", err)
+	}
+	return id, nil
+}
+
+// FinishRun closes a run with its outcome. It uses its own context so a cancelled run
+// still records that it was cancelled.
+func (s *Store) FinishRun(ctx context.Context, runID int64, status string, exitCode int, runErr error) error {
+	var errText any
+	if runErr != nil {
+		errText = runErr.Error()
+	}
+	_, err := s.pool.Exec(context.WithoutCancel(ctx), `
+		UPDATE etl.run SET status = $2, exit_code = $3, error = $4, finished_at = now()
+		WHERE run_id = $1`, runID, status, exitCode, errText)
+	if err != nil {
+		return fmt.Errorf("finish run %d: %w", runID, err)
+	}
+	return nil
+}
+
+// MarkAbandoned turns runs and steps left `running` by a killed process into
+// `abandoned`. Only the lock holder may call it: nobody else can be running.
+func (s *Store) MarkAbandoned(ctx context.Context) (int64, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `
+		UPDATE etl.run_table SET status = 'abandoned', finished_at = now(),
+		       error = COALESCE(error, 'process ended without finishing the step')
+		WHERE status = 'running'`); err != nil {
+		return 0, fmt.Errorf("mark abandoned steps: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE etl.run SET status = 'abandoned', finished_at = now(),
+		       error = COALESCE(error, 'process ended without finishing the run')
+		WHERE status = 'running'`)
+	if err != nil {
+		return 0, fmt.Errorf("mark abandoned runs: %w", err)
+	}
+	return tag.RowsAffected(), tx.Commit(ctx)
+}
+
+// startStep inserts the step's ledger row as running, in its own transaction, so a
+// killed run leaves a trace that the next run turns into `abandoned`.
+func (s *Store) startStep(ctx context.Context, st etl.Step, status, stepErr string) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO etl.run_table (run_id, step, status, chunk_from, chunk_to, window_from, window_to, hwm_before, error,
+		                           finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $3 = 'running' THEN NULL ELSE now() END)
+		RETURNING id`,
+		st.RunID, st.Table.Name, status, dateArg(st.ChunkFrom), dateArg(st.ChunkTo),
+		timeArg(st.Window.From), timeArg(st.Window.To), timeArg(st.HWMBefore), nullString(stepErr)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("ledger step %s: %w", st.Table.Name, err)
+	}
+	return id, nil
+}
+
+// SkipStep records a step with nothing to read (no files, nothing changed).
+func (s *Store) SkipStep(ctx context.Context, st etl.Step, reason string) error {
+	_, err := s.startStep(ctx, st, StatusSkipped, reason)
+	return err
+}
+
+// failStep records a step's failure after its transaction rolled back.
+func (s *Store) failStep(ctx context.Context, id int64, status string, cause error) {
+	_, err := s.pool.Exec(context.WithoutCancel(ctx), `
+		UPDATE etl.run_table SET status = $2, error = $3, finished_at = now() WHERE id = $1`,
+		id, status, cause.Error())
+	if err != nil {
+		s.log.Error("ledger: cannot record failed step", "step_id", id, "error", err)
+	}
+}
+
+// deleteStep removes a step row that is about to be retried under the same run.
+func (s *Store) deleteStep(ctx context.Context, id int64) {
+	if _, err := s.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM etl.run_table WHERE id = $1`, id); err != nil {
+		s.log.Error("ledger: cannot remove retried step", "step_id", id, "error", err)
+	}
+}

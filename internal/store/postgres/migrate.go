@@ -1,0 +1,580 @@
+package postgres
+
+import (
+	"context"
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	pulsosql "github.com/pulso-cobranzas/pulso/sql"
+)
+
+// Schema-state sentinels for commands that must not run on a stale schema
+// (domain.md §3). CheckSchema and the Migrator return them inside a *SchemaError,
+// whose message carries the exact command that fixes the state.
+var (
+	ErrPendingMigrations = errors.New("pending migrations")
+	ErrDirtySchema       = errors.New("dirty schema")
+	ErrSchemaNewer       = errors.New("schema newer than this binary")
+)
+
+// SchemaError reports a schema the caller must fix before running; Command is the
+// exact recovery command ("pulso migrate up", "pulso migrate force 3").
+type SchemaError struct {
+	Err     error // ErrPendingMigrations, ErrDirtySchema or ErrSchemaNewer
+	Version uint  // version recorded in the database (0 = none)
+	Latest  uint  // latest version embedded in this binary
+	Command string
+}
+
+func (e *SchemaError) Error() string {
+	switch e.Err {
+	case ErrDirtySchema:
+		return fmt.Sprintf("dirty schema: a migration to version %d did not complete; check the database, then run: %s",
+			e.Version, e.Command)
+	case ErrSchemaNewer:
+		return fmt.Sprintf("schema version %d is newer than this binary's latest migration %d: upgrade pulso",
+			e.Version, e.Latest)
+	default:
+		return fmt.Sprintf("pending migrations: schema at version %d, this binary needs %d; run: %s",
+			e.Version, e.Latest, e.Command)
+	}
+}
+
+func (e *SchemaError) Unwrap() error { return e.Err }
+
+const (
+	// golang-migrate keeps its state in public.schema_migrations, outside the five
+	// project schemas, so migrating everything down never drops its own bookkeeping.
+	migrationsSchema = "public"
+	migrationsTable  = "schema_migrations"
+	// directionTable remembers whether the last run went up or down: after a failed
+	// down, golang-migrate records the *target* version as dirty while the (rolled
+	// back) schema is still at the version above it, so the recovery command depends
+	// on the direction.
+	directionTable = "public.schema_migrations_direction"
+
+	// migrateLockTimeout bounds the wait for golang-migrate's own advisory lock. The
+	// cmd layer already serialises writers with the pipeline lock, so this only
+	// matters for migrators that bypass it.
+	migrateLockTimeout = time.Minute
+
+	commandUp = "pulso migrate up"
+
+	connectTimeout = 30 * time.Second
+)
+
+// MigrationInfo is one embedded migration and whether the database has it.
+type MigrationInfo struct {
+	Version uint
+	Name    string
+	Applied bool
+	// Dirty marks the migration a failed run left in doubt.
+	Dirty bool
+}
+
+// MigrationStatus is the schema state against the embedded migrations.
+type MigrationStatus struct {
+	Migrations []MigrationInfo
+	Version    uint // recorded in schema_migrations; 0 = none
+	Latest     uint // latest embedded migration
+	Pending    int  // embedded migrations not applied
+	Dirty      bool
+	// ForceVersion is the last clean version when Dirty (0 = none); Recovery is the
+	// exact command restoring it: "pulso migrate force <ForceVersion>".
+	ForceVersion uint
+	Recovery     string
+}
+
+// Check turns the status into the error a command refusing a stale schema returns:
+// nil when the schema is exactly at the latest version.
+func (s MigrationStatus) Check() error {
+	switch {
+	case s.Dirty:
+		return &SchemaError{Err: ErrDirtySchema, Version: s.Version, Latest: s.Latest, Command: s.Recovery}
+	case s.Version > s.Latest:
+		return &SchemaError{Err: ErrSchemaNewer, Version: s.Version, Latest: s.Latest}
+	case s.Pending > 0:
+		return &SchemaError{Err: ErrPendingMigrations, Version: s.Version, Latest: s.Latest, Command: commandUp}
+	}
+	return nil
+}
+
+// Migrator applies the embedded migrations (sql/migrations) with golang-migrate.
+//
+// Up, Down and Force change the schema: their callers (the cmd layer) hold the
+// pipeline lock from AcquirePipelineLock around them, like every writing command
+// (domain.md §3). golang-migrate's own advisory lock additionally serialises two
+// migrators, so a second concurrent Up waits and then finds nothing to do.
+//
+// Each migration file runs as one simple-protocol query, i.e. one implicit
+// transaction: a failing migration leaves the schema as it was, only marked dirty.
+type Migrator struct {
+	pool    *pgxpool.Pool
+	m       *migrate.Migrate
+	logger  *slog.Logger
+	files   []migrationFile
+	appName string // identifies this migrator's connection in pg_stat_activity
+
+	mu      sync.Mutex // one operation at a time: golang-migrate's instance is not reentrant
+	stopped bool       // a graceful stop was requested; the instance stays stopped
+}
+
+type migrationFile struct {
+	version uint
+	name    string
+}
+
+// NewMigrator connects to databaseURL (URL or key=value form) and prepares the
+// embedded migrations. It creates public.schema_migrations if missing, which waits
+// while another migrator holds golang-migrate's lock.
+func NewMigrator(databaseURL string, logger *slog.Logger) (*Migrator, error) {
+	return newMigrator(databaseURL, logger, pulsosql.Migrations, "migrations")
+}
+
+// newMigrator takes the migration files as a parameter so tests can run failing or
+// slow migrations.
+func newMigrator(databaseURL string, logger *slog.Logger, fsys fs.FS, dir string) (*Migrator, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	files, err := listMigrations(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	appName, err := migratorAppName()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = appName
+	// One connection is pinned by golang-migrate for its lock and migrations; the
+	// others serve status queries and cancelling a lock wait.
+	cfg.MaxConns = 3
+
+	// NewMigrator takes no context; bound the connection set-up instead.
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if err := ensureDirectionTable(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	drv, err := migratepgx.WithInstance(db, &migratepgx.Config{
+		MigrationsTable: migrationsTable,
+		SchemaName:      migrationsSchema,
+	})
+	if err != nil {
+		_ = db.Close()
+		pool.Close()
+		return nil, fmt.Errorf("open migrations table: %w", err)
+	}
+	src, err := iofs.New(fsys, dir)
+	if err != nil {
+		_ = drv.Close()
+		pool.Close()
+		return nil, fmt.Errorf("open migration files: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		_ = src.Close()
+		_ = drv.Close()
+		pool.Close()
+		return nil, fmt.Errorf("init migrate: %w", err)
+	}
+	m.Log = migrateLogger{logger}
+	m.LockTimeout = migrateLockTimeout
+	return &Migrator{pool: pool, m: m, logger: logger, files: files, appName: appName}, nil
+}
+
+func migratorAppName() (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random migrator id: %w", err)
+	}
+	return "pulso migrate " + hex.EncodeToString(b[:]), nil
+}
+
+func listMigrations(fsys fs.FS, dir string) ([]migrationFile, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	byVersion := map[uint]string{}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		mg, err := source.Parse(e.Name())
+		if err != nil {
+			continue // not a migration file
+		}
+		if name, ok := byVersion[mg.Version]; ok && name != mg.Identifier {
+			return nil, fmt.Errorf("migration %d has two names: %q and %q", mg.Version, name, mg.Identifier)
+		}
+		byVersion[mg.Version] = mg.Identifier
+	}
+	files := make([]migrationFile, 0, len(byVersion))
+	for v, name := range byVersion {
+		files = append(files, migrationFile{version: v, name: name})
+	}
+	slices.SortFunc(files, func(a, b migrationFile) int { return cmp.Compare(a.version, b.version) })
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no migrations in %s", dir)
+	}
+	return files, nil
+}
+
+// Up applies every pending migration. Cancelling ctx stops before the next
+// migration; the one running completes, so the schema is never left half-applied.
+func (mg *Migrator) Up(ctx context.Context) error {
+	return mg.run(ctx, "up", mg.m.Up)
+}
+
+// Down reverts the n most recent migrations (n ≥ 1; more than are applied reverts
+// all of them). Cancellation behaves as for Up.
+func (mg *Migrator) Down(ctx context.Context, n int) error {
+	if n < 1 {
+		return fmt.Errorf("migrate down: step count must be at least 1, got %d", n)
+	}
+	return mg.run(ctx, "down", func() error {
+		err := mg.m.Steps(-n)
+		var short migrate.ErrShortLimit
+		if errors.As(err, &short) {
+			return nil // fewer than n were applied: all of them are reverted now
+		}
+		return err
+	})
+}
+
+// Force records version v as the current, clean version without running anything,
+// the recovery from a dirty state. v = 0 means no migration applied.
+func (mg *Migrator) Force(ctx context.Context, v int) error {
+	target := v
+	switch {
+	case v == 0:
+		target = database.NilVersion
+	case v < 0 || !slices.ContainsFunc(mg.files, func(f migrationFile) bool { return f.version == uint(v) }):
+		return fmt.Errorf("migrate force: unknown version %d (known: 0 for none, %s)", v, mg.knownVersions())
+	}
+	return mg.run(ctx, "", func() error { return mg.m.Force(target) })
+}
+
+func (mg *Migrator) knownVersions() string {
+	vs := make([]string, len(mg.files))
+	for i, f := range mg.files {
+		vs[i] = fmt.Sprint(f.version)
+	}
+	return strings.Join(vs, ", ")
+}
+
+// run executes one golang-migrate operation, recording its direction first and
+// turning ctx cancellation into a graceful stop (and a cancelled lock wait).
+func (mg *Migrator) run(ctx context.Context, direction string, op func() error) error {
+	label := "migrate " + direction
+	if direction == "" {
+		label = "migrate force"
+	}
+	mg.mu.Lock()
+	defer mg.mu.Unlock()
+	if mg.stopped {
+		return fmt.Errorf("%s: migrator was stopped by a cancelled context; open a new one", label)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", label, err)
+	}
+	if direction != "" {
+		if err := recordDirection(ctx, mg.pool, direction); err != nil {
+			return fmt.Errorf("%s: %w", label, err)
+		}
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- op() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		mg.stopped = true
+		mg.m.GracefulStop <- true // buffered; golang-migrate reads it between migrations
+		err = mg.awaitStopped(ctx, done)
+		if err == nil || !errors.As(err, new(migrate.ErrDirty)) {
+			err = errors.Join(ctx.Err(), err)
+		}
+	}
+	if err == nil || errors.Is(err, migrate.ErrNoChange) {
+		return nil
+	}
+	if errors.Is(err, migrate.ErrLockTimeout) {
+		mg.cancelLockWait(ctx) // the driver keeps waiting after golang-migrate gives up
+		return fmt.Errorf("%s: another migration held the migration lock for %s: %w", label, migrateLockTimeout, ErrLockHeld)
+	}
+	if errors.As(err, new(migrate.ErrDirty)) {
+		// Report the exact recovery command, not golang-migrate's generic advice.
+		if st, serr := mg.status(context.WithoutCancel(ctx)); serr == nil && st.Dirty {
+			return fmt.Errorf("%s: %w", label, st.Check())
+		}
+	}
+	return fmt.Errorf("%s: %w", label, err)
+}
+
+// awaitStopped waits for a stopped operation to return, cancelling any lock wait it
+// enters meanwhile (it may not have reached pg_advisory_lock when ctx ended).
+func (mg *Migrator) awaitStopped(ctx context.Context, done <-chan error) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		mg.cancelLockWait(ctx)
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
+// cancelLockWait cancels this migrator's connection if it is blocked in
+// pg_advisory_lock (golang-migrate waits there with no context), so cancellation
+// does not hang behind another migrator. A running migration is left alone.
+func (mg *Migrator) cancelLockWait(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, err := mg.pool.Exec(cctx, `
+		SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()
+		  AND wait_event_type = 'Lock' AND wait_event = 'advisory'`, mg.appName)
+	if err != nil {
+		mg.logger.Warn("cancel migration lock wait", "err", err)
+	}
+}
+
+// Version returns the version recorded in the database (0 = none) and whether a
+// failed migration left it dirty.
+func (mg *Migrator) Version(ctx context.Context) (version uint, dirty bool, err error) {
+	st, err := readSchemaState(ctx, mg.pool)
+	if err != nil {
+		return 0, false, fmt.Errorf("migrate version: %w", err)
+	}
+	return st.uversion(), st.dirty, nil
+}
+
+// Status lists every embedded migration with its state, and the recovery command
+// when the schema is dirty.
+func (mg *Migrator) Status(ctx context.Context) (MigrationStatus, error) {
+	st, err := mg.status(ctx)
+	if err != nil {
+		return MigrationStatus{}, fmt.Errorf("migrate status: %w", err)
+	}
+	return st, nil
+}
+
+func (mg *Migrator) status(ctx context.Context) (MigrationStatus, error) {
+	state, err := readSchemaState(ctx, mg.pool)
+	if err != nil {
+		return MigrationStatus{}, err
+	}
+	return buildStatus(mg.files, state), nil
+}
+
+// Close releases the connections. A Migrator is not usable afterwards.
+func (mg *Migrator) Close() error {
+	srcErr, dbErr := mg.m.Close()
+	mg.pool.Close()
+	if err := errors.Join(srcErr, dbErr); err != nil {
+		return fmt.Errorf("close migrator: %w", err)
+	}
+	return nil
+}
+
+// CheckSchema returns nil when the database is exactly at the latest embedded
+// migration, else a *SchemaError wrapping ErrPendingMigrations ("pulso migrate up"),
+// ErrDirtySchema ("pulso migrate force V") or ErrSchemaNewer. Commands that read or
+// write pipeline tables call it before doing anything.
+func CheckSchema(ctx context.Context, pool *pgxpool.Pool) error {
+	files, err := listMigrations(pulsosql.Migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("check schema: read migrations: %w", err)
+	}
+	state, err := readSchemaState(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("check schema: %w", err)
+	}
+	return buildStatus(files, state).Check()
+}
+
+// schemaState is what public.schema_migrations and the direction table hold.
+type schemaState struct {
+	version   int64 // -1 = none (golang-migrate's NilVersion)
+	dirty     bool
+	direction string // "up", "down" or "" when unknown
+}
+
+func (s schemaState) uversion() uint {
+	if s.version < 0 {
+		return 0
+	}
+	return uint(s.version)
+}
+
+// readSchemaState reads the state directly rather than through golang-migrate, whose
+// Version hides a dirty "no version" (a failed down of the first migration).
+func readSchemaState(ctx context.Context, pool *pgxpool.Pool) (schemaState, error) {
+	st := schemaState{version: -1} // database.NilVersion
+	var hasVersions, hasDirection bool
+	err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`,
+		migrationsSchema+"."+migrationsTable, directionTable).Scan(&hasVersions, &hasDirection)
+	if err != nil {
+		return st, fmt.Errorf("read schema version: %w", err)
+	}
+	if !hasVersions {
+		return st, nil
+	}
+	err = pool.QueryRow(ctx, `SELECT version, dirty FROM `+migrationsSchema+`.`+migrationsTable+` LIMIT 1`).
+		Scan(&st.version, &st.dirty)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return st, fmt.Errorf("read schema version: %w", err)
+	}
+	if st.dirty && hasDirection {
+		err := pool.QueryRow(ctx, `SELECT direction FROM `+directionTable).Scan(&st.direction)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return st, fmt.Errorf("read migration direction: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// buildStatus compares the recorded state with the embedded migrations.
+//
+// golang-migrate marks the target version dirty before running a migration and
+// clean after it. Our migrations are atomic, so a dirty mark means the migration did
+// not commit and the schema is where it was before: below the dirty version after a
+// failed up (force the previous version), above it after a failed down (force the
+// next one). A dirty "no version" can only come from a failed down of the first
+// migration.
+func buildStatus(files []migrationFile, st schemaState) MigrationStatus {
+	s := MigrationStatus{
+		Version: st.uversion(),
+		Latest:  files[len(files)-1].version,
+		Dirty:   st.dirty,
+	}
+	clean := st.version // last version whose migrations are fully applied
+	inDoubt := int64(-2)
+	if st.dirty {
+		if st.direction == "down" || st.version < 0 {
+			clean = nextVersion(files, st.version)
+			inDoubt = clean
+		} else {
+			clean = prevVersion(files, st.version)
+			inDoubt = st.version
+		}
+		s.ForceVersion = uint(max(clean, 0))
+		s.Recovery = fmt.Sprintf("pulso migrate force %d", s.ForceVersion)
+	}
+	for _, f := range files {
+		applied := clean >= 0 && f.version <= uint(clean)
+		s.Migrations = append(s.Migrations, MigrationInfo{
+			Version: f.version,
+			Name:    f.name,
+			Applied: applied,
+			Dirty:   int64(f.version) == inDoubt,
+		})
+		if !applied {
+			s.Pending++
+		}
+	}
+	return s
+}
+
+// prevVersion is the greatest embedded version below v, or -1 (none).
+func prevVersion(files []migrationFile, v int64) int64 {
+	prev := int64(database.NilVersion)
+	for _, f := range files {
+		if int64(f.version) < v {
+			prev = int64(f.version)
+		}
+	}
+	return prev
+}
+
+// nextVersion is the smallest embedded version above v, or v itself when none is.
+func nextVersion(files []migrationFile, v int64) int64 {
+	for _, f := range files {
+		if int64(f.version) > v {
+			return int64(f.version)
+		}
+	}
+	return v
+}
+
+// ensureDirectionTable creates the one-row direction table; the transaction-scoped
+// advisory lock keeps two first-time migrators from racing on CREATE TABLE.
+func ensureDirectionTable(ctx context.Context, pool *pgxpool.Pool) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", directionTable, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, directionTableLockKey); err != nil {
+		return fmt.Errorf("create %s: %w", directionTable, err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+directionTable+` (
+		id         BOOLEAN     NOT NULL DEFAULT true PRIMARY KEY CHECK (id),
+		direction  TEXT        NOT NULL CHECK (direction IN ('up', 'down')),
+		started_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("create %s: %w", directionTable, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("create %s: %w", directionTable, err)
+	}
+	return nil
+}
+
+// directionTableLockKey is "pulsomig" as a big-endian int64; distinct from the
+// pipeline lock and from golang-migrate's (32-bit) keys.
+const directionTableLockKey int64 = 0x70756c736f6d6967
+
+func recordDirection(ctx context.Context, pool *pgxpool.Pool, direction string) error {
+	_, err := pool.Exec(ctx, `INSERT INTO `+directionTable+` (id, direction, started_at) VALUES (true, $1, now())
+		ON CONFLICT (id) DO UPDATE SET direction = EXCLUDED.direction, started_at = EXCLUDED.started_at`, direction)
+	if err != nil {
+		return fmt.Errorf("record migration direction: %w", err)
+	}
+	return nil
+}
+
+// migrateLogger adapts golang-migrate's Printf logging to slog.
+type migrateLogger struct{ l *slog.Logger }
+
+func (g migrateLogger) Printf(format string, v ...any) {
+	g.l.Info("migrate: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+func (g migrateLogger) Verbose() bool { return false }

@@ -1,0 +1,10 @@
+DROP TABLE raw.ejecutivos;
+DROP TABLE raw.homologacion_voicebot;
+DROP TABLE raw.homologacion_mibotair;
+DROP TABLE raw.mibotair_gestiones;
+DROP TABLE raw.voicebot_gestiones;
+DROP TABLE raw.pagos;
+DROP TABLE raw.trandeuda;
+DROP TABLE raw.asignaciones;
+DROP TABLE raw.calendario;
+DROP SCHEMA raw;

@@ -1,0 +1,16 @@
+DROP VIEW mart.v_productivity_data;
+DROP VIEW mart.v_operation_queue_data;
+DROP VIEW mart.v_operation_attempt_data;
+DROP VIEW mart.v_operation_data;
+DROP VIEW mart.v_dashboard_data;
+DROP TABLE mart.productivity_data;
+DROP TABLE mart.operation_queue_data;
+DROP TABLE mart.operation_attempt_data;
+DROP TABLE mart.operation_data;
+DROP TABLE mart.assignment_clientes;
+DROP TABLE mart.assignment_data;
+DROP TABLE mart.dashboard_data;
+DROP FUNCTION mart.is_sorted_set(TEXT[]);
+DROP FUNCTION mart.pct(NUMERIC, NUMERIC);
+DROP FUNCTION mart.safe_div(NUMERIC, NUMERIC);
+DROP SCHEMA mart;
