@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
@@ -134,5 +137,43 @@ func TestBadConfigExitsTwo(t *testing.T) {
 	}
 	if code := run(t.Context(), []string{"load", "--tables", "nope"}, &out, &errb); code != exitUsage {
 		t.Fatalf("unknown table: exit %d, want 2", code)
+	}
+}
+
+// The example file documents every key; a key added to defaults must be added there.
+func TestExampleConfigListsEveryKey(t *testing.T) {
+	clearPulsoEnv(t)
+	reg := etl.MustRegistry()
+	data, err := os.ReadFile("../../configs/pulso.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]any{}
+	flattenYAML("", doc, listed)
+	for k := range defaults(reg) {
+		if _, ok := listed[k]; !ok {
+			t.Errorf("configs/pulso.example.yaml lacks %q", k)
+		}
+	}
+	if _, err := loadConfig(reg, nil, "../../configs/pulso.example.yaml", true); err != nil {
+		t.Fatalf("example config invalid: %v", err)
+	}
+}
+
+func flattenYAML(prefix string, in map[string]any, out map[string]any) {
+	for k, v := range in {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		if m, ok := v.(map[string]any); ok {
+			flattenYAML(key, m, out)
+			continue
+		}
+		out[key] = v
 	}
 }

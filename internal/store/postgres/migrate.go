@@ -1,15 +1,17 @@
 package postgres
 
 import (
-	"context"
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,8 @@ type SchemaError struct {
 	Version uint  // version recorded in the database (0 = none)
 	Latest  uint  // latest version embedded in this binary
 	Command string
+	// InProgress: a migrator is running now; the schema is pending until it ends.
+	InProgress bool
 }
 
 func (e *SchemaError) Error() string {
@@ -52,10 +56,13 @@ func (e *SchemaError) Error() string {
 	case ErrSchemaNewer:
 		return fmt.Sprintf("schema version %d is newer than this binary's latest migration %d: upgrade pulso",
 			e.Version, e.Latest)
-	default:
-		return fmt.Sprintf("pending migrations: schema at version %d, this binary needs %d; run: %s",
+	}
+	if e.InProgress {
+		return fmt.Sprintf("pending migrations: a migration is running (schema at version %d, this binary needs %d); wait for it, or run: %s",
 			e.Version, e.Latest, e.Command)
 	}
+	return fmt.Sprintf("pending migrations: schema at version %d, this binary needs %d; run: %s",
+		e.Version, e.Latest, e.Command)
 }
 
 func (e *SchemaError) Unwrap() error { return e.Err }
@@ -96,7 +103,10 @@ type MigrationStatus struct {
 	Version    uint // recorded in schema_migrations; 0 = none
 	Latest     uint // latest embedded migration
 	Pending    int  // embedded migrations not applied
+	// Dirty means a migration failed (golang-migrate left the dirty mark and no
+	// migrator is running). InProgress means a migrator is running right now.
 	Dirty      bool
+	InProgress bool
 	// ForceVersion is the last clean version when Dirty (0 = none); Recovery is the
 	// exact command restoring it: "pulso migrate force <ForceVersion>".
 	ForceVersion uint
@@ -111,8 +121,9 @@ func (s MigrationStatus) Check() error {
 		return &SchemaError{Err: ErrDirtySchema, Version: s.Version, Latest: s.Latest, Command: s.Recovery}
 	case s.Version > s.Latest:
 		return &SchemaError{Err: ErrSchemaNewer, Version: s.Version, Latest: s.Latest}
-	case s.Pending > 0:
-		return &SchemaError{Err: ErrPendingMigrations, Version: s.Version, Latest: s.Latest, Command: commandUp}
+	case s.Pending > 0 || s.InProgress:
+		return &SchemaError{Err: ErrPendingMigrations, Version: s.Version, Latest: s.Latest, Command: commandUp,
+			InProgress: s.InProgress}
 	}
 	return nil
 }
@@ -133,8 +144,7 @@ type Migrator struct {
 	files   []migrationFile
 	appName string // identifies this migrator's connection in pg_stat_activity
 
-	mu      sync.Mutex // one operation at a time: golang-migrate's instance is not reentrant
-	stopped bool       // a graceful stop was requested; the instance stays stopped
+	mu sync.Mutex // one operation at a time: golang-migrate's instance is not reentrant
 }
 
 type migrationFile struct {
@@ -256,7 +266,13 @@ func listMigrations(fsys fs.FS, dir string) ([]migrationFile, error) {
 // Up applies every pending migration. Cancelling ctx stops before the next
 // migration; the one running completes, so the schema is never left half-applied.
 func (mg *Migrator) Up(ctx context.Context) error {
-	return mg.run(ctx, "up", mg.m.Up)
+	return mg.run(ctx, "migrate up", "up", func() (bool, error) {
+		err := mg.m.Steps(1)
+		if errors.Is(err, os.ErrNotExist) {
+			return true, nil // no migration above the current version
+		}
+		return false, err
+	})
 }
 
 // Down reverts the n most recent migrations (n ≥ 1; more than are applied reverts
@@ -265,13 +281,17 @@ func (mg *Migrator) Down(ctx context.Context, n int) error {
 	if n < 1 {
 		return fmt.Errorf("migrate down: step count must be at least 1, got %d", n)
 	}
-	return mg.run(ctx, "down", func() error {
-		err := mg.m.Steps(-n)
-		var short migrate.ErrShortLimit
-		if errors.As(err, &short) {
-			return nil // fewer than n were applied: all of them are reverted now
+	left := n
+	return mg.run(ctx, "migrate down", "down", func() (bool, error) {
+		err := mg.m.Steps(-1)
+		if errors.Is(err, os.ErrNotExist) {
+			return true, nil // nothing left to revert
 		}
-		return err
+		if err != nil {
+			return false, err
+		}
+		left--
+		return left == 0, nil
 	})
 }
 
@@ -282,10 +302,14 @@ func (mg *Migrator) Force(ctx context.Context, v int) error {
 	switch {
 	case v == 0:
 		target = database.NilVersion
-	case v < 0 || !slices.ContainsFunc(mg.files, func(f migrationFile) bool { return f.version == uint(v) }):
+	case v < 0 || !mg.known(uint(v)):
 		return fmt.Errorf("migrate force: unknown version %d (known: 0 for none, %s)", v, mg.knownVersions())
 	}
-	return mg.run(ctx, "", func() error { return mg.m.Force(target) })
+	return mg.run(ctx, "migrate force", "", func() (bool, error) { return true, mg.m.Force(target) })
+}
+
+func (mg *Migrator) known(v uint) bool {
+	return slices.ContainsFunc(mg.files, func(f migrationFile) bool { return f.version == v })
 }
 
 func (mg *Migrator) knownVersions() string {
@@ -296,69 +320,117 @@ func (mg *Migrator) knownVersions() string {
 	return strings.Join(vs, ", ")
 }
 
-// run executes one golang-migrate operation, recording its direction first and
-// turning ctx cancellation into a graceful stop (and a cancelled lock wait).
-func (mg *Migrator) run(ctx context.Context, direction string, op func() error) error {
-	label := "migrate " + direction
-	if direction == "" {
-		label = "migrate force"
-	}
+// run drives a golang-migrate operation one migration at a time, so cancellation
+// can stop between migrations. (golang-migrate's GracefulStop would do the same but
+// races with its own reader goroutine.) direction is "up" or "down", or "" for
+// force, the one operation allowed on a dirty schema.
+func (mg *Migrator) run(ctx context.Context, label, direction string, step func() (finished bool, err error)) error {
 	mg.mu.Lock()
 	defer mg.mu.Unlock()
-	if mg.stopped {
-		return fmt.Errorf("%s: migrator was stopped by a cancelled context; open a new one", label)
-	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", label, err)
 	}
 	if direction != "" {
+		st, err := mg.status(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", label, err)
+		}
+		switch {
+		case st.Dirty || st.Version > st.Latest:
+			return fmt.Errorf("%s: %w", label, st.Check())
+		case st.Version > 0 && !mg.known(st.Version):
+			return fmt.Errorf("%s: schema version %d has no migration file in this binary", label, st.Version)
+		}
 		if err := recordDirection(ctx, mg.pool, direction); err != nil {
 			return fmt.Errorf("%s: %w", label, err)
 		}
 	}
-
-	done := make(chan error, 1)
-	go func() { done <- op() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		mg.stopped = true
-		mg.m.GracefulStop <- true // buffered; golang-migrate reads it between migrations
-		err = mg.awaitStopped(ctx, done)
-		if err == nil || !errors.As(err, new(migrate.ErrDirty)) {
-			err = errors.Join(ctx.Err(), err)
+	for {
+		finished, err := mg.step(ctx, step)
+		if err != nil {
+			return mg.stepError(ctx, label, err)
+		}
+		if finished {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: stopped before the next migration: %w", label, err)
 		}
 	}
-	if err == nil || errors.Is(err, migrate.ErrNoChange) {
-		return nil
-	}
-	if errors.Is(err, migrate.ErrLockTimeout) {
-		mg.cancelLockWait(ctx) // the driver keeps waiting after golang-migrate gives up
-		return fmt.Errorf("%s: another migration held the migration lock for %s: %w", label, migrateLockTimeout, ErrLockHeld)
-	}
-	if errors.As(err, new(migrate.ErrDirty)) {
-		// Report the exact recovery command, not golang-migrate's generic advice.
-		if st, serr := mg.status(context.WithoutCancel(ctx)); serr == nil && st.Dirty {
-			return fmt.Errorf("%s: %w", label, st.Check())
-		}
-	}
-	return fmt.Errorf("%s: %w", label, err)
 }
 
-// awaitStopped waits for a stopped operation to return, cancelling any lock wait it
-// enters meanwhile (it may not have reached pg_advisory_lock when ctx ended).
-func (mg *Migrator) awaitStopped(ctx context.Context, done <-chan error) error {
+// step runs one golang-migrate call. If ctx ends meanwhile, a migration already
+// running completes (it is one transaction; interrupting it would only leave the
+// schema dirty), while a wait for golang-migrate's lock, which takes no context, is
+// cancelled. The wait may begin after ctx ended, hence the retries.
+func (mg *Migrator) step(ctx context.Context, step func() (bool, error)) (bool, error) {
+	type result struct {
+		finished bool
+		err      error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f, err := step()
+		done <- result{f, err}
+	}()
+	select {
+	case r := <-done:
+		return r.finished, r.err
+	case <-ctx.Done():
+	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		mg.cancelLockWait(ctx)
 		select {
-		case err := <-done:
-			return err
+		case r := <-done:
+			return r.finished, r.err
 		case <-tick.C:
 		}
 	}
+}
+
+// stepError names what went wrong and, when a migration failed, the exact recovery
+// command for the dirty state it left.
+func (mg *Migrator) stepError(ctx context.Context, label string, err error) error {
+	sctx := context.WithoutCancel(ctx)
+	if errors.Is(err, migrate.ErrLockTimeout) {
+		mg.cancelLockWait(sctx) // the driver keeps waiting after golang-migrate gives up
+		return fmt.Errorf("%s: another migration held the migration lock for %s: %w", label, migrateLockTimeout, ErrLockHeld)
+	}
+	if st, serr := mg.status(sctx); serr == nil && st.Dirty {
+		failed := "a migration"
+		for _, m := range st.Migrations {
+			if m.Dirty {
+				failed = fmt.Sprintf("migration %d_%s", m.Version, m.Name)
+			}
+		}
+		if errors.As(err, new(migrate.ErrDirty)) { // another migrator failed first
+			return fmt.Errorf("%s: %w", label, st.Check())
+		}
+		return fmt.Errorf("%s: %s failed: %v; %w", label, failed, conciseDBError(err), st.Check())
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("%s: %w", label, ctxErr) // err is the cancelled lock wait
+	}
+	return fmt.Errorf("%s: %w", label, conciseDBError(err))
+}
+
+// conciseDBError drops the full migration text golang-migrate puts in its errors,
+// keeping the line and the server's error.
+func conciseDBError(err error) error {
+	var v database.Error
+	if errors.As(err, &v) && v.OrigErr != nil {
+		if v.Line > 0 {
+			return fmt.Errorf("line %d: %w", v.Line, v.OrigErr)
+		}
+		return v.OrigErr
+	}
+	var p *database.Error
+	if errors.As(err, &p) && p.OrigErr != nil {
+		return fmt.Errorf("%s: %w", p.Err, p.OrigErr)
+	}
+	return err
 }
 
 // cancelLockWait cancels this migrator's connection if it is blocked in
@@ -432,9 +504,10 @@ func CheckSchema(ctx context.Context, pool *pgxpool.Pool) error {
 
 // schemaState is what public.schema_migrations and the direction table hold.
 type schemaState struct {
-	version   int64 // -1 = none (golang-migrate's NilVersion)
-	dirty     bool
-	direction string // "up", "down" or "" when unknown
+	version    int64 // -1 = none (golang-migrate's NilVersion)
+	dirty      bool
+	direction  string // "up", "down" or "" when unknown
+	inProgress bool   // a migrator holds golang-migrate's lock: dirty is not (yet) a failure
 }
 
 func (s schemaState) uversion() uint {
@@ -446,29 +519,64 @@ func (s schemaState) uversion() uint {
 
 // readSchemaState reads the state directly rather than through golang-migrate, whose
 // Version hides a dirty "no version" (a failed down of the first migration).
+//
+// golang-migrate marks a version dirty *before* running its migration, so a dirty
+// mark is only a failure when no migrator is at work. The read therefore tries
+// golang-migrate's advisory lock for the duration of its transaction: when it is
+// free, no migration can start or finish while the state is read.
 func readSchemaState(ctx context.Context, pool *pgxpool.Pool) (schemaState, error) {
 	st := schemaState{version: -1} // database.NilVersion
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return st, fmt.Errorf("read schema version: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	var dbName string
 	var hasVersions, hasDirection bool
-	err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`,
-		migrationsSchema+"."+migrationsTable, directionTable).Scan(&hasVersions, &hasDirection)
+	err = tx.QueryRow(ctx, `SELECT current_database(), to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL`,
+		migrationsSchema+"."+migrationsTable, directionTable).Scan(&dbName, &hasVersions, &hasDirection)
 	if err != nil {
 		return st, fmt.Errorf("read schema version: %w", err)
 	}
 	if !hasVersions {
 		return st, nil
 	}
-	err = pool.QueryRow(ctx, `SELECT version, dirty FROM `+migrationsSchema+`.`+migrationsTable+` LIMIT 1`).
+	key, err := migrateLockKey(dbName)
+	if err != nil {
+		return st, err
+	}
+	var free bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, key).Scan(&free); err != nil {
+		return st, fmt.Errorf("read schema version: %w", err)
+	}
+	st.inProgress = !free
+	err = tx.QueryRow(ctx, `SELECT version, dirty FROM `+migrationsSchema+`.`+migrationsTable+` LIMIT 1`).
 		Scan(&st.version, &st.dirty)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return st, fmt.Errorf("read schema version: %w", err)
 	}
 	if st.dirty && hasDirection {
-		err := pool.QueryRow(ctx, `SELECT direction FROM `+directionTable).Scan(&st.direction)
+		err := tx.QueryRow(ctx, `SELECT direction FROM `+directionTable).Scan(&st.direction)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return st, fmt.Errorf("read migration direction: %w", err)
 		}
 	}
 	return st, nil
+}
+
+// migrateLockKey is the advisory lock key golang-migrate's pgx driver derives from
+// the database and migrations table names.
+func migrateLockKey(dbName string) (int64, error) {
+	s, err := database.GenerateAdvisoryLockId(dbName, migrationsSchema, migrationsTable)
+	if err != nil {
+		return 0, fmt.Errorf("migration lock key: %w", err)
+	}
+	key, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("migration lock key %q: %w", s, err)
+	}
+	return key, nil
 }
 
 // buildStatus compares the recorded state with the embedded migrations.
@@ -481,9 +589,10 @@ func readSchemaState(ctx context.Context, pool *pgxpool.Pool) (schemaState, erro
 // migration.
 func buildStatus(files []migrationFile, st schemaState) MigrationStatus {
 	s := MigrationStatus{
-		Version: st.uversion(),
-		Latest:  files[len(files)-1].version,
-		Dirty:   st.dirty,
+		Version:    st.uversion(),
+		Latest:     files[len(files)-1].version,
+		Dirty:      st.dirty && !st.inProgress,
+		InProgress: st.dirty && st.inProgress,
 	}
 	clean := st.version // last version whose migrations are fully applied
 	inDoubt := int64(-2)
@@ -495,6 +604,8 @@ func buildStatus(files []migrationFile, st schemaState) MigrationStatus {
 			clean = prevVersion(files, st.version)
 			inDoubt = st.version
 		}
+	}
+	if s.Dirty {
 		s.ForceVersion = uint(max(clean, 0))
 		s.Recovery = fmt.Sprintf("pulso migrate force %d", s.ForceVersion)
 	}
@@ -504,7 +615,7 @@ func buildStatus(files []migrationFile, st schemaState) MigrationStatus {
 			Version: f.version,
 			Name:    f.name,
 			Applied: applied,
-			Dirty:   int64(f.version) == inDoubt,
+			Dirty:   s.Dirty && int64(f.version) == inDoubt,
 		})
 		if !applied {
 			s.Pending++
@@ -562,8 +673,10 @@ func ensureDirectionTable(ctx context.Context, pool *pgxpool.Pool) error {
 const directionTableLockKey int64 = 0x70756c736f6d6967
 
 func recordDirection(ctx context.Context, pool *pgxpool.Pool, direction string) error {
+	// Never overwrite the direction that explains a dirty state.
 	_, err := pool.Exec(ctx, `INSERT INTO `+directionTable+` (id, direction, started_at) VALUES (true, $1, now())
-		ON CONFLICT (id) DO UPDATE SET direction = EXCLUDED.direction, started_at = EXCLUDED.started_at`, direction)
+		ON CONFLICT (id) DO UPDATE SET direction = EXCLUDED.direction, started_at = EXCLUDED.started_at
+		WHERE NOT EXISTS (SELECT 1 FROM `+migrationsSchema+`.`+migrationsTable+` WHERE dirty)`, direction)
 	if err != nil {
 		return fmt.Errorf("record migration direction: %w", err)
 	}
