@@ -65,8 +65,8 @@ type loadCase struct {
 	full, force bool
 	// strict applies the default 5% reject tolerance; tiny fixtures otherwise trip it.
 	strict bool
-	src         etl.Source
-	ctx         context.Context
+	src    etl.Source
+	ctx    context.Context
 }
 
 // load runs one table through a new run and returns its result.

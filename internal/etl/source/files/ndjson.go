@@ -1,6 +1,7 @@
 package files
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -139,6 +140,7 @@ func (r *NDJSONReader) Next(rec *etl.Record) (bool, error) {
 		r.done = true
 		return false, nil
 	}
+	r.checkText()
 	r.emit(rec)
 	return true, nil
 }
@@ -345,12 +347,15 @@ func (r *NDJSONReader) member() error {
 	if p.col < 0 {
 		r.noteUnknown(r.kb[p.key.start:p.key.end], keyClipped)
 	}
-	if store {
-		r.pairs = append(r.pairs, p)
+	if !store {
+		return nil
 	}
+	r.pairs = append(r.pairs, p)
 	if p.col >= 0 {
 		r.vals[p.col] = len(r.pairs) - 1
-		r.check(&r.pairs[len(r.pairs)-1])
+		if p.kind == kindNested || p.clipd {
+			r.check(&r.pairs[len(r.pairs)-1])
+		}
 	}
 	return nil
 }
@@ -370,19 +375,26 @@ func (r *NDJSONReader) check(p *pair) {
 			Detail: fmt.Sprintf("value of %d bytes exceeds files.max_field_bytes (%d)", p.size, r.max)}
 	case p.kind == kindString:
 		v := r.rb[p.val.start:p.val.end]
-		if !utf8.Valid(v) || indexZero(v) >= 0 {
-			r.fault = &etl.Fault{Reason: etl.ReasonInvalidUTF8, Column: name, Detail: badText(v)}
+		if detail := badText(v); detail != "" {
+			r.fault = &etl.Fault{Reason: etl.ReasonInvalidUTF8, Column: name, Detail: detail}
 		}
 	}
 }
 
-func indexZero(b []byte) int {
-	for i, c := range b {
-		if c == 0 {
-			return i
+// checkText looks for invalid UTF-8 or NUL in the loaded string values, once per
+// record over all of them, and per value only when something is wrong.
+func (r *NDJSONReader) checkText() {
+	if r.fault != nil || (utf8.Valid(r.rb) && bytes.IndexByte(r.rb, 0) < 0) {
+		return
+	}
+	for _, pi := range r.vals {
+		if pi >= 0 && r.pairs[pi].kind == kindString {
+			r.check(&r.pairs[pi])
+			if r.fault != nil {
+				return
+			}
 		}
 	}
-	return -1
 }
 
 // lookup maps a key to a column, case-insensitively; keys usually come in column
@@ -468,11 +480,7 @@ func (r *NDJSONReader) str() error {
 		}
 		chunk := in.buf[in.r:in.w]
 		i := 0
-		for i < len(chunk) {
-			c := chunk[i]
-			if c == '"' || c == '\\' || c < 0x20 {
-				break
-			}
+		for i < len(chunk) && !strSpecial[chunk[i]] {
 			i++
 		}
 		r.add(chunk[:i])
@@ -543,6 +551,15 @@ func (r *NDJSONReader) str() error {
 		}
 	}
 }
+
+// strSpecial marks the bytes that end a plain run inside a JSON string.
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // hex4 decodes four hex digits, or -1.
 func hex4(b []byte) rune {
