@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
+	"github.com/pulso-cobranzas/pulso/internal/store/postgres/pgtest"
+)
+
+// End-to-end tests run the real binary as a separate process: signals, exit codes
+// and the lock are properties of the process, not of a function.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func pulsoBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pulso-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pulso")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build pulso: %v", buildErr)
+	}
+	return binPath
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+func runBin(t *testing.T, ctx context.Context, dbURL string, args ...string) result {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, pulsoBin(t), args...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PULSO_LOG_FORMAT=json")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	res := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		res.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run pulso %v: %v", args, err)
+	}
+	return res
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLockHeldExitsThreeNamingHolder(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Fresh(t)
+	ctx := t.Context()
+	lock, err := postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Owner: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release(context.Background())
+	if err := lock.SetHolder(ctx, "pulso run 41 run-pipeline"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	res := runBin(t, ctx, url, "load", "--dir", dir)
+	if res.code != exitLocked {
+		t.Fatalf("exit %d, want 3\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "pulso run 41 run-pipeline") {
+		t.Fatalf("message does not name the holder:\n%s", res.stderr)
+	}
+	if res.took > 3*time.Second {
+		t.Fatalf("took %s to give up; the bar is about a second plus process start", res.took)
+	}
+
+	// --wait waits for the holder, then runs.
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		_ = lock.Release(context.Background())
+	}()
+	res = runBin(t, ctx, url, "--wait", "load", "--dir", dir)
+	if res.code != exitOK {
+		t.Fatalf("--wait: exit %d\n%s", res.code, res.stderr)
+	}
+}
+
+func TestPendingMigrationsRefused(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Empty(t)
+	res := runBin(t, t.Context(), url, "load", "--dir", t.TempDir())
+	if res.code != exitFailure || !strings.Contains(res.stderr, "pulso migrate up") {
+		t.Fatalf("exit %d, want 1 with the exact command\n%s", res.code, res.stderr)
+	}
+	res = runBin(t, t.Context(), url, "migrate", "up")
+	if res.code != exitOK {
+		t.Fatalf("migrate up: exit %d\n%s", res.code, res.stderr)
+	}
+	res = runBin(t, t.Context(), url, "migrate", "status")
+	if res.code != exitOK || !strings.Contains(res.stdout, "0 pending") {
+		t.Fatalf("status: exit %d\n%s", res.code, res.stdout)
+	}
+}
+
+func TestSIGTERMStopsLoadWithExit130(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Fresh(t)
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("uid,campaign_name,document,management,sub_management,compromiso,date\n")
+	for i := range 400_000 {
+		b.WriteString("u")
+		b.WriteString(strings.Repeat("0", 3))
+		b.WriteString(time.Duration(i).String())
+		b.WriteString(",QUEUE,12345678,CONTACTO,PDP,,2025-06-03T15:00:00Z\n")
+	}
+	writeFile(t, filepath.Join(dir, "voicebot_gestiones.csv"), b.String())
+
+	cmd := exec.Command(pulsoBin(t), "--log-format", "json", "--as-of", "2025-07-15", "load", "--dir", dir,
+		"--tables", "voicebot_gestiones")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "PULSO_ETL_BATCH_ROWS=5000")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Signal once the load is under way (its step row exists).
+	pool, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run_table WHERE status = 'running'`).Scan(&n)
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("load never started:\n%s", errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitCancelled {
+		t.Fatalf("exit = %v, want 130\n%s", err, errb.String())
+	}
+	var rows, running, cancelled int
+	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM raw.voicebot_gestiones`).Scan(&rows)
+	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run_table WHERE status = 'running'`).Scan(&running)
+	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run WHERE status = 'cancelled' AND exit_code = 130`).Scan(&cancelled)
+	if rows != 0 || running != 0 || cancelled != 1 {
+		t.Fatalf("after SIGTERM: %d raw rows (want 0), %d running steps (want 0), %d cancelled runs (want 1)", rows, running, cancelled)
+	}
+}
