@@ -51,8 +51,8 @@ type SchemaError struct {
 func (e *SchemaError) Error() string {
 	switch e.Err {
 	case ErrDirtySchema:
-		return fmt.Sprintf("dirty schema: a migration to version %d did not complete; check the database, then run: %s",
-			e.Version, e.Command)
+		return fmt.Sprintf("dirty schema: version %d is marked dirty (a migration failed or was interrupted); "+
+			"check the database, then run: %s", e.Version, e.Command)
 	case ErrSchemaNewer:
 		return fmt.Sprintf("schema version %d is newer than this binary's latest migration %d: upgrade pulso",
 			e.Version, e.Latest)

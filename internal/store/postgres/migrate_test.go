@@ -623,6 +623,7 @@ func TestDirtyStateRecovery(t *testing.T) {
 			if err == nil || strings.Contains(err.Error(), "setup") {
 				t.Fatalf("run: %v; want a migration failure", err)
 			}
+			t.Logf("failure reported as: %v", err)
 			st, err := mg.Status(ctx)
 			if err != nil {
 				t.Fatal(err)

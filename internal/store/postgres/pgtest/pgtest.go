@@ -7,8 +7,8 @@
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 //
 // then pgtest.DB(t) / pgtest.URL(t) / pgtest.Tx(t) for the shared database and
-// pgtest.Fresh(t) / pgtest.Empty(t) for private ones. Without Main, DB and URL fall
-// back to a private database per call, dropped when the test ends.
+// pgtest.Fresh(t) / pgtest.Empty(t) for private ones. Without Main, DB, URL and Tx
+// fall back to a private database per test, dropped when the test ends.
 //
 // The server comes from PULSO_TEST_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable); it must allow
@@ -64,6 +64,9 @@ type harness struct {
 	pool     *pgxpool.Pool
 	owned    []string // databases Main drops at the end
 	setupErr error    // sticky: once setup failed, every test fails the same way
+	// perTest maps a test to its private database when Main is not in use, so URL,
+	// DB and Tx in one test agree on the database.
+	perTest map[testing.TB]string
 }
 
 var h harness
@@ -91,7 +94,20 @@ func URL(t testing.TB) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.main {
-		return h.private(t, true)
+		if u, ok := h.perTest[t]; ok {
+			return u
+		}
+		u := h.private(t, true)
+		if h.perTest == nil {
+			h.perTest = map[testing.TB]string{}
+		}
+		h.perTest[t] = u
+		t.Cleanup(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			delete(h.perTest, t)
+		})
+		return u
 	}
 	if h.shared == "" {
 		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
@@ -108,7 +124,8 @@ func URL(t testing.TB) string {
 }
 
 // DB returns a pool on the shared database (Main keeps it open for every test; do
-// not close it). Without Main the pool and its private database end with the test.
+// not close it). Without Main the pool and the test's private database end with the
+// test.
 func DB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	u := URL(t)
@@ -121,7 +138,13 @@ func DB(t testing.TB) *pgxpool.Pool {
 	}
 	h.mu.Unlock()
 
-	pool, err := pgxpool.New(context.Background(), u)
+	cfg, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		t.Fatalf("pgtest: pool config: %v", err)
+	}
+	// Parallel tests each hold a connection for their Tx.
+	cfg.MaxConns = 16
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("pgtest: open pool: %v", err)
 	}
