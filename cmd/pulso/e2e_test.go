@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulso-cobranzas/pulso/internal/etl/source/synthetic"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres/pgtest"
 )
@@ -185,5 +187,84 @@ func TestSIGTERMStopsLoadWithExit130(t *testing.T) {
 	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run WHERE status = 'cancelled' AND exit_code = 130`).Scan(&cancelled)
 	if rows != 0 || running != 0 || cancelled != 1 {
 		t.Fatalf("after SIGTERM: %d raw rows (want 0), %d running steps (want 0), %d cancelled runs (want 1)", rows, running, cancelled)
+	}
+}
+
+// The issue's "done when": migrate, demo, load → every table's ledger counts equal the
+// manifest's expectations; loading again rewrites nothing.
+func TestDemoLoadMatchesManifest(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Empty(t)
+	dir := t.TempDir()
+	ctx := t.Context()
+	for _, args := range [][]string{
+		{"migrate", "up"},
+		{"demo", "--out", dir},
+		{"--as-of", "2025-07-15", "load", "--source", "dir", "--dir", dir},
+	} {
+		if res := runBin(t, ctx, url, args...); res.code != exitOK {
+			t.Fatalf("pulso %v: exit %d\n%s", args, res.code, res.stderr)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "_demo_manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m synthetic.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for name, tm := range m.Tables {
+		var read, filtered, rejected, loaded, rawRows int
+		err := pool.QueryRow(ctx, `SELECT rows_read, rows_filtered, rows_rejected, rows_loaded FROM etl.run_table
+			WHERE step = $1 AND status = 'success' ORDER BY id LIMIT 1`, name).Scan(&read, &filtered, &rejected, &loaded)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := tm.Load
+		if read != want.RowsRead || filtered != want.RowsFiltered || rejected != want.RowsRejected || loaded != want.RowsLoaded {
+			t.Errorf("%s: read/filtered/rejected/loaded = %d/%d/%d/%d, manifest says %d/%d/%d/%d", name,
+				read, filtered, rejected, loaded, want.RowsRead, want.RowsFiltered, want.RowsRejected, want.RowsLoaded)
+		}
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM raw.`+name).Scan(&rawRows); err != nil || rawRows != want.RowsLoaded {
+			t.Errorf("%s: raw rows = %d (%v), want %d", name, rawRows, err, want.RowsLoaded)
+		}
+		for reason, n := range want.Rejected {
+			var got int
+			_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason).Scan(&got)
+			if got != n {
+				t.Errorf("%s: %d rejects %s, manifest says %d", name, got, reason, n)
+			}
+		}
+		for reason, n := range want.Filtered {
+			if !strings.HasPrefix(reason, "filtered_") {
+				continue // identical ejecutivos rows are only counted
+			}
+			var got int
+			_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason).Scan(&got)
+			if got != n {
+				t.Errorf("%s: %d recorded %s, manifest says %d", name, got, reason, n)
+			}
+		}
+	}
+
+	for _, extra := range [][]string{nil, {"--full"}} {
+		args := append([]string{"--as-of", "2025-07-15", "load", "--source", "dir", "--dir", dir}, extra...)
+		if res := runBin(t, ctx, url, args...); res.code != exitOK {
+			t.Fatalf("reload %v: exit %d\n%s", extra, res.code, res.stderr)
+		}
+		var rewritten int
+		if err := pool.QueryRow(ctx, `SELECT COALESCE(sum(rows_inserted + rows_updated + rows_deleted), 0)
+			FROM etl.run_table WHERE run_id = (SELECT max(run_id) FROM etl.run)`).Scan(&rewritten); err != nil {
+			t.Fatal(err)
+		}
+		if rewritten != 0 {
+			t.Fatalf("reload %v rewrote %d rows, want 0", extra, rewritten)
+		}
 	}
 }

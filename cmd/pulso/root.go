@@ -75,6 +75,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newConfigCmd(a),
 		newLoadCmd(a, nil),
 		newMigrateCmd(a),
+		newDemoCmd(a, nil),
 	)
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"context"
 	"fmt"
 	"io"
@@ -72,6 +73,7 @@ type CSVReader struct {
 	spans   []span
 	nfields int
 	big     int // header position of the first oversized loaded field, or -1
+	clipped []int // positions of every oversized field (kept as a prefix, or whole in the fast path)
 	bigSize int64
 	recLine int64
 	fquoted bool
@@ -86,7 +88,7 @@ func NewCSVReader(r io.Reader, name string, t *etl.Table, opts Options) *CSVRead
 }
 
 func newCSVReader(ctx context.Context, r io.Reader, name string, gz bool, t *etl.Table, opts Options) *CSVReader {
-	return &CSVReader{in: newInput(ctx, name, r, gz), t: t, max: opts.maxField(), big: -1}
+	return &CSVReader{in: newInput(ctx, name, r, gz, opts), t: t, max: opts.maxField(), big: -1}
 }
 
 // Warnings lists the unknown columns of the file, once the header has been read.
@@ -226,9 +228,12 @@ func (r *CSVReader) loaded(j int) bool {
 // is valid until the next scan.
 func (r *CSVReader) scan() ([]byte, bool, error) {
 	in := &r.in
+	searched := 0 // bytes after in.r known to hold no LF
 	for {
 		avail := in.buf[in.r:in.w]
-		if i := bytes.IndexByte(avail, '\n'); i >= 0 {
+		if i := bytes.IndexByte(avail[searched:], '\n'); i >= 0 {
+			i += searched
+			searched = 0
 			line := avail[:i]
 			if bytes.IndexByte(line, '"') >= 0 {
 				return r.scanSlow()
@@ -251,6 +256,7 @@ func (r *CSVReader) scan() ([]byte, bool, error) {
 			}
 			return r.scanSlow()
 		}
+		searched = len(avail)
 		if err := in.more(); err != nil {
 			return nil, false, err
 		}
@@ -296,11 +302,14 @@ func (r *CSVReader) split(line []byte) {
 	r.spans = spans
 	r.nfields = n + 1
 	r.big = -1
+	r.clipped = r.clipped[:0]
 	if len(line) > r.max {
 		for j, sp := range spans {
-			if sp.end-sp.start > r.max && r.loaded(j) {
-				r.big, r.bigSize = j, int64(sp.end-sp.start)
-				break
+			if sp.end-sp.start > r.max {
+				r.clipped = append(r.clipped, j)
+				if r.big < 0 && r.loaded(j) {
+					r.big, r.bigSize = j, int64(sp.end-sp.start)
+				}
 			}
 		}
 	}
@@ -318,6 +327,7 @@ record:
 	r.spans = r.spans[:0]
 	r.nfields = 0
 	r.big = -1
+	r.clipped = r.clipped[:0]
 	r.recLine = in.line
 	for {
 		r.fstart, r.flen, r.fstore, r.fquoted = len(r.rb), 0, r.nfields < r.storeCap(), false
@@ -536,8 +546,13 @@ func (r *CSVReader) endField() {
 	if r.fstore {
 		r.spans = append(r.spans, span{r.fstart, len(r.rb)})
 	}
-	if r.flen > int64(r.max) && r.big < 0 && r.loaded(r.nfields) {
-		r.big, r.bigSize = r.nfields, r.flen
+	if r.flen > int64(r.max) {
+		if r.fstore {
+			r.clipped = append(r.clipped, r.nfields)
+		}
+		if r.big < 0 && r.loaded(r.nfields) {
+			r.big, r.bigSize = r.nfields, r.flen
+		}
 	}
 	r.nfields++
 }
@@ -648,7 +663,7 @@ func (r *CSVReader) appendRawValue(b []byte, j int, v []byte) []byte {
 	if len(v) == 0 {
 		return append(b, "null"...)
 	}
-	if len(v) > r.max || j == r.big {
+	if slices.Contains(r.clipped, j) {
 		v = v[:min(len(v), rawClip)]
 		return appendJSONString(b, string(v)+"… (truncated: larger than files.max_field_bytes)")
 	}

@@ -31,11 +31,15 @@ type input struct {
 	line int64 // 1-based physical line at position r
 }
 
-func newInput(ctx context.Context, name string, src io.Reader, gz bool) input {
+func newInput(ctx context.Context, name string, src io.Reader, gz bool, opts Options) input {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return input{ctx: ctx, name: name, src: src, gz: gz, buf: make([]byte, bufSize), line: 1}
+	size := bufSize
+	if opts.bufSize > 0 {
+		size = max(opts.bufSize, 16)
+	}
+	return input{ctx: ctx, name: name, src: src, gz: gz, buf: make([]byte, size), line: 1}
 }
 
 // more reads at least one more byte into the buffer, compacting it first. It returns

@@ -53,8 +53,8 @@ type pair struct {
 //     literal text exactly as written ("12.50" stays "12.50", 1e3 stays "1e3"); true
 //     and false are "true" and "false".
 //   - A nested object or array as the value of a loaded column is an invalid_value row
-//     fault; nested values are skipped by matching brackets and strings, not validated.
-//   - Blank lines (only spaces, tabs, CR) are skipped. Anything on a line that is not
+//     fault (its syntax is still checked, up to 256 levels deep).
+//   - A leading UTF-8 BOM is stripped. Blank lines (only spaces, tabs, CR) are skipped. Anything on a line that is not
 //     one JSON object (bad syntax, an object spanning lines, data after the object) is
 //     a structural error naming file and line: such a file is not NDJSON.
 //   - A string with invalid UTF-8 or a NUL (\u0000) in a loaded column is an
@@ -73,6 +73,7 @@ type NDJSONReader struct {
 	max     int
 	colIdx  map[string]int
 	closers []io.Closer
+	started bool
 	done    bool
 	err     error
 
@@ -89,6 +90,7 @@ type NDJSONReader struct {
 	recLine int64
 	fault   *etl.Fault
 	guess   int
+	nest    int // depth inside a nested value
 
 	fstart int
 	flen   int64
@@ -103,7 +105,7 @@ func NewNDJSONReader(r io.Reader, name string, t *etl.Table, opts Options) *NDJS
 }
 
 func newNDJSONReader(ctx context.Context, r io.Reader, name string, t *etl.Table, opts Options) *NDJSONReader {
-	nr := &NDJSONReader{in: newInput(ctx, name, r, false), t: t, max: opts.maxField(),
+	nr := &NDJSONReader{in: newInput(ctx, name, r, false, opts), t: t, max: opts.maxField(),
 		colIdx: make(map[string]int, len(t.Columns)), unknownSet: map[string]struct{}{},
 		vals: make([]int, len(t.Columns))}
 	for i, c := range t.Columns {
@@ -130,6 +132,16 @@ func (r *NDJSONReader) Next(rec *etl.Record) (bool, error) {
 	}
 	if r.done {
 		return false, nil
+	}
+	if !r.started {
+		r.started = true
+		if err := r.ensure(3); err != nil {
+			r.err = err
+			return false, err
+		}
+		if bytes.HasPrefix(r.in.buf[r.in.r:r.in.w], []byte("\xef\xbb\xbf")) {
+			r.in.r += 3
+		}
 	}
 	ok, err := r.parse()
 	if err != nil {
@@ -493,57 +505,54 @@ func (r *NDJSONReader) str() error {
 			in.r++
 			return nil
 		case c == '\\':
-			if err := r.ensure(2); err != nil {
+			if err := r.ensure(12); err != nil {
 				return err
 			}
 			if in.w-in.r < 2 {
 				return r.syntax(0, false, "")
 			}
-			e := in.buf[in.r+1]
-			switch e {
+			var dec [utf8.UTFMax]byte
+			n := 2
+			d := dec[:1]
+			switch e := in.buf[in.r+1]; e {
 			case '"', '\\', '/':
-				r.addByte(e)
+				dec[0] = e
 			case 'b':
-				r.addByte('\b')
+				dec[0] = '\b'
 			case 'f':
-				r.addByte('\f')
+				dec[0] = '\f'
 			case 'n':
-				r.addByte('\n')
+				dec[0] = '\n'
 			case 'r':
-				r.addByte('\r')
+				dec[0] = '\r'
 			case 't':
-				r.addByte('\t')
+				dec[0] = '\t'
 			case 'u':
-				if err := r.ensure(6); err != nil {
-					return err
-				}
 				rr := hex4(in.buf[in.r+2 : min(in.r+6, in.w)])
 				if rr < 0 {
 					return in.structural(r.recLine, "", "not NDJSON: invalid \\u escape in a JSON string")
 				}
-				in.r += 6
+				n = 6
 				if utf16.IsSurrogate(rr) {
-					if err := r.ensure(6); err != nil {
-						return err
-					}
 					rr2 := rune(-1)
-					if in.w-in.r >= 6 && in.buf[in.r] == '\\' && in.buf[in.r+1] == 'u' {
-						rr2 = hex4(in.buf[in.r+2 : in.r+6])
+					if in.w-in.r >= 12 && in.buf[in.r+6] == '\\' && in.buf[in.r+7] == 'u' {
+						rr2 = hex4(in.buf[in.r+8 : in.r+12])
 					}
-					if dec := utf16.DecodeRune(rr, rr2); dec != utf8.RuneError {
-						in.r += 6
-						rr = dec
+					if pair := utf16.DecodeRune(rr, rr2); pair != utf8.RuneError {
+						rr, n = pair, 12
 					} else {
 						rr = utf8.RuneError
 					}
 				}
-				var b [utf8.UTFMax]byte
-				r.add(utf8.AppendRune(b[:0], rr))
-				continue
+				d = utf8.AppendRune(dec[:0], rr)
 			default:
 				return in.structural(r.recLine, "", "not NDJSON: invalid escape %s in a JSON string", strconv.QuoteRune(rune(e)))
 			}
-			in.r += 2
+			if r.nest > 0 {
+				d = in.buf[in.r : in.r+n] // nested text is kept as written
+			}
+			r.add(d)
+			in.r += n
 		case c == '\n':
 			return r.syntax(c, true, "")
 		default:
@@ -583,9 +592,13 @@ func hex4(b []byte) rune {
 	return v
 }
 
-// number reads a JSON number literal as its exact text.
+// number reads a JSON number literal as its exact text, checking the grammar
+// -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? as it goes.
 func (r *NDJSONReader) number() error {
 	in := &r.in
+	st := numStart
+	var head [24]byte
+	nh := 0
 	for {
 		if in.r == in.w {
 			_, ok, err := r.peek()
@@ -598,8 +611,20 @@ func (r *NDJSONReader) number() error {
 		}
 		chunk := in.buf[in.r:in.w]
 		i := 0
-		for i < len(chunk) && numberByte[chunk[i]] {
-			i++
+		for ; i < len(chunk); i++ {
+			c := chunk[i]
+			next := numNext(st, c)
+			if nh < len(head) && next != numEnd {
+				head[nh] = c
+				nh++
+			}
+			if next == numBad {
+				return in.structural(r.recLine, "", "not NDJSON: invalid JSON number %q", head[:nh])
+			}
+			if next == numEnd {
+				break
+			}
+			st = next
 		}
 		r.add(chunk[:i])
 		in.r += i
@@ -607,54 +632,68 @@ func (r *NDJSONReader) number() error {
 			break
 		}
 	}
-	if r.flen > r.flimit {
-		return nil // field_too_large, or not kept: no need to read it closer
+	switch st {
+	case numZero, numInt, numFrac, numExp:
+		return nil
 	}
-	if !validNumber((*r.fbuf)[r.fstart:]) {
-		return in.structural(r.recLine, "", "not NDJSON: invalid JSON number %q", clipText((*r.fbuf)[r.fstart:]))
-	}
-	return nil
+	return in.structural(r.recLine, "", "not NDJSON: invalid JSON number %q", head[:nh])
 }
 
-var numberByte = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true,
-	'7': true, '8': true, '9': true, '-': true, '+': true, '.': true, 'e': true, 'E': true}
+const (
+	numStart = iota
+	numMinus
+	numZero
+	numInt
+	numDot
+	numFrac
+	numE
+	numESign
+	numExp
+	numEnd
+	numBad
+)
 
-// validNumber checks JSON number grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
-func validNumber(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	digits := func() int {
-		n := 0
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-			n++
-		}
-		return n
-	}
+// numNext is the number grammar's transition on c: numEnd when c cannot continue a
+// number (the caller checks what follows), numBad when c is a number byte out of place.
+func numNext(st int, c byte) int {
 	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case digits() == 0:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
+	case c >= '0' && c <= '9':
+		switch st {
+		case numStart, numMinus:
+			if c == '0' {
+				return numZero
+			}
+			return numInt
+		case numInt, numFrac, numExp:
+			return st
+		case numDot:
+			return numFrac
+		case numE, numESign:
+			return numExp
 		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
+	case c == '-':
+		switch st {
+		case numStart:
+			return numMinus
+		case numE:
+			return numESign
 		}
-		if digits() == 0 {
-			return false
+	case c == '+':
+		if st == numE {
+			return numESign
 		}
+	case c == '.':
+		if st == numZero || st == numInt {
+			return numDot
+		}
+	case c == 'e' || c == 'E':
+		if st == numZero || st == numInt || st == numFrac {
+			return numE
+		}
+	default:
+		return numEnd
 	}
-	return i == len(b)
+	return numBad
 }
 
 func clipText(b []byte) string {
@@ -664,7 +703,7 @@ func clipText(b []byte) string {
 	return string(b)
 }
 
-// literal reads true, false or null.
+// literal reads true, false or null (kept as text inside a nested value).
 func (r *NDJSONReader) literal(lit string) error {
 	in := &r.in
 	if err := r.ensure(len(lit)); err != nil {
@@ -674,57 +713,112 @@ func (r *NDJSONReader) literal(lit string) error {
 		c, ok, _ := r.peek()
 		return r.syntax(c, ok, "a JSON value")
 	}
+	if r.nest > 0 {
+		r.add(in.buf[in.r : in.r+len(lit)])
+	}
 	in.r += len(lit)
 	return nil
 }
 
-// nested skips an object or array value by matching brackets outside strings,
-// keeping a clipped copy of its text for Raw.
+// maxDepth bounds the nesting of a nested value.
+const maxDepth = 256
+
+// nested reads an object or array value (at its opening bracket), checking its JSON
+// syntax and keeping a clipped copy of its text for Raw.
 func (r *NDJSONReader) nested() error {
 	in := &r.in
-	depth := 0
-	inString, escaped := false, false
+	open := in.buf[in.r]
+	closer := byte(']')
+	if open == '{' {
+		closer = '}'
+	}
+	r.nest++
+	defer func() { r.nest-- }()
+	if r.nest > maxDepth {
+		return in.structural(r.recLine, "", "not NDJSON: a value nests deeper than %d levels", maxDepth)
+	}
+	in.r++
+	r.addByte(open)
+	c, ok, err := r.ws()
+	if err != nil {
+		return err
+	}
+	if ok && c == closer {
+		in.r++
+		r.addByte(closer)
+		return nil
+	}
 	for {
-		if in.r == in.w {
-			c, ok, err := r.peek()
-			if err != nil {
+		if open == '{' {
+			if !ok || c != '"' {
+				return r.syntax(c, ok, "a string key")
+			}
+			in.r++
+			r.addByte('"')
+			if err := r.str(); err != nil {
 				return err
 			}
-			if !ok {
-				return r.syntax(c, ok, "")
+			r.addByte('"')
+			if c, ok, err = r.ws(); err != nil {
+				return err
+			}
+			if !ok || c != ':' {
+				return r.syntax(c, ok, `":"`)
+			}
+			in.r++
+			r.addByte(':')
+			if c, ok, err = r.ws(); err != nil {
+				return err
 			}
 		}
-		chunk := in.buf[in.r:in.w]
-		for i, c := range chunk {
-			if c == '\n' || (inString && c < 0x20) {
-				r.add(chunk[:i])
-				in.r += i
-				return r.syntax(c, true, "")
-			}
-			switch {
-			case inString && escaped:
-				escaped = false
-			case inString && c == '\\':
-				escaped = true
-			case inString && c == '"':
-				inString = false
-			case inString:
-			case c == '"':
-				inString = true
-			case c == '{' || c == '[':
-				depth++
-			case c == '}' || c == ']':
-				depth--
-				if depth == 0 {
-					r.add(chunk[:i+1])
-					in.r += i + 1
-					return nil
-				}
-			}
+		if err := r.value(c, ok); err != nil {
+			return err
 		}
-		r.add(chunk)
-		in.r = in.w
+		if c, ok, err = r.ws(); err != nil {
+			return err
+		}
+		if ok && c == ',' {
+			in.r++
+			r.addByte(',')
+			if c, ok, err = r.ws(); err != nil {
+				return err
+			}
+			continue
+		}
+		if ok && c == closer {
+			in.r++
+			r.addByte(closer)
+			return nil
+		}
+		return r.syntax(c, ok, fmt.Sprintf(`"," or "%c"`, closer))
 	}
+}
+
+// value reads any JSON value inside a nested one.
+func (r *NDJSONReader) value(c byte, ok bool) error {
+	switch {
+	case !ok:
+		return r.syntax(c, ok, "a JSON value")
+	case c == '"':
+		r.in.r++
+		r.addByte('"')
+		if err := r.str(); err != nil {
+			return err
+		}
+		r.addByte('"')
+		return nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return r.number()
+	case c == 't':
+		return r.literal("true")
+	case c == 'f':
+		return r.literal("false")
+	case c == 'n':
+		return r.literal("null")
+	case c == '{' || c == '[':
+		return r.nested()
+	}
+	return r.syntax(c, ok, "a JSON value")
 }
 
 // emit fills rec from the parsed object.

@@ -114,7 +114,21 @@ type readerCase struct {
 func runReaderCases(t *testing.T, tb *etl.Table, cases []readerCase, read func(testing.TB, *etl.Table, string, Options) ([]got, []string, error)) {
 	t.Helper()
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+		for _, buf := range []int{0, 16, 19} {
+			name := tc.name
+			if buf > 0 {
+				name += fmt.Sprintf("/buf%d", buf)
+			}
+			tc.opts.bufSize = buf
+			runReaderCase(t, tb, name, tc, read)
+		}
+	}
+}
+
+func runReaderCase(t *testing.T, tb *etl.Table, name string, tc readerCase, read func(testing.TB, *etl.Table, string, Options) ([]got, []string, error)) {
+	t.Helper()
+	{
+		t.Run(name, func(t *testing.T) {
 			recs, warn, err := read(t, tb, tc.in, tc.opts)
 			if tc.err != "" {
 				if err == nil {

@@ -31,6 +31,8 @@ const DefaultMaxFieldBytes = 1 << 20
 type Options struct {
 	// MaxFieldBytes bounds one field (files.max_field_bytes); 0 means 1 MiB.
 	MaxFieldBytes int
+
+	bufSize int // read buffer size for tests (0 = bufSize); at least 16
 }
 
 func (o Options) maxField() int {
