@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -71,7 +70,6 @@ func (a *app) loadOptions(runID int64, start time.Time) (etl.LoadOptions, error)
 		EjecutivosIDCliente: a.cfg.ETL.EjecutivosIDCliente,
 		RejectTolerance:     a.cfg.ETL.RejectTolerance,
 		Logger:              a.log,
-		Progress:            a.newProgress(),
 	}
 	for name, tc := range a.cfg.Tables {
 		lo.Lookback[name] = tc.LookbackDays
@@ -114,38 +112,13 @@ func (a *app) runLoad(ctx context.Context, opts *loadOptions) (err error) {
 		return err
 	}
 	lo.Full, lo.Force = opts.Full, opts.Force
+	prog := a.newProgress()
+	lo.Progress = prog
 	loader := etl.NewLoader(src, s.store)
-	results, err := loadTables(ctx, loader, tables, lo)
+	results, err := loader.LoadTables(ctx, tables, 1, lo)
+	prog.Wait()
 	printSummary(a.stdout, results)
 	return err
-}
-
-// loadTables loads tables in order; a failed table lets the others load. The joined
-// error keeps every cause so the exit code follows the worst one.
-func loadTables(ctx context.Context, l *etl.Loader, tables []*etl.Table, lo etl.LoadOptions) ([]etl.StepResult, error) {
-	var results []etl.StepResult
-	var errs []error
-	for _, t := range tables {
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
-		res, err := l.LoadTable(ctx, t, lo)
-		if res.Table == "" {
-			res = etl.StepResult{Table: t.Name, Status: "failed"}
-		}
-		if err != nil && !errors.Is(err, etl.ErrRejectsAboveTolerance) {
-			res.Status = "failed"
-			if ctx.Err() != nil {
-				res.Status = "cancelled"
-			}
-		}
-		results = append(results, res)
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return results, errors.Join(errs...)
 }
 
 func printSummary(w io.Writer, results []etl.StepResult) {

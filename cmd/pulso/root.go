@@ -76,6 +76,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newLoadCmd(a, nil),
 		newMigrateCmd(a),
 		newDemoCmd(a, nil),
+		newPipelineCmd(a, nil),
 	)
 	return root
 }

@@ -90,12 +90,28 @@ func (r StepResult) RowsPerSecond() float64 {
 	return float64(r.Read) / r.Duration.Seconds()
 }
 
-// Progress receives a step's advance: rows read so far and bytes of its parts consumed.
+// Progress reports steps as they run; several steps may run at once.
 type Progress interface {
-	StartStep(table string, totalBytes int64)
-	Advance(rows int64, bytes int64)
-	EndStep(r StepResult)
+	StartStep(table string, totalBytes int64) StepProgress
 }
+
+// StepProgress follows one step: rows read so far and bytes of its parts consumed.
+type StepProgress interface {
+	Advance(rows int64, bytes int64)
+	Done(r StepResult, err error)
+}
+
+// ByteCounter is implemented by readers that know how far into their part they are,
+// so progress and ETA move within a large file, not only between files.
+type ByteCounter interface {
+	BytesRead() int64
+}
+
+type noProgress struct{}
+
+func (noProgress) StartStep(string, int64) StepProgress { return noProgress{} }
+func (noProgress) Advance(int64, int64)                 {}
+func (noProgress) Done(StepResult, error)               {}
 
 // LoadOptions configure a raw load.
 type LoadOptions struct {
@@ -214,18 +230,24 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 	}
 	step.Parts = parts
 
-	res, err := l.loadParts(ctx, step, opts, log)
+	if opts.Progress == nil {
+		opts.Progress = noProgress{}
+	}
+	var total int64
+	for _, p := range step.Parts {
+		total += p.Size
+	}
+	prog := opts.Progress.StartStep(t.Name, total)
+	res, err := l.loadParts(ctx, step, opts, prog, log)
 	if errors.Is(err, ErrRetryStaged) {
 		log.Info("duplicate keys in an empty-table load: reading again through staging")
 		step.NoDirect = true
-		res, err = l.loadParts(ctx, step, opts, log)
-	}
-	if err != nil {
-		return res, err
+		res, err = l.loadParts(ctx, step, opts, prog, log)
 	}
 	res.Duration = time.Since(start)
-	if opts.Progress != nil {
-		opts.Progress.EndStep(res)
+	prog.Done(res, err)
+	if err != nil {
+		return res, err
 	}
 	log.Info("table loaded", "window", res.Window.String(), "read", res.Read, "filtered", res.Filtered,
 		"rejected", res.Rejected, "loaded", res.Loaded, "inserted", res.Inserted, "updated", res.Updated,
@@ -262,18 +284,11 @@ func (l *Loader) skip(ctx context.Context, step Step, reason string, start time.
 }
 
 // loadParts streams every part through conversion into one step transaction.
-func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, log *slog.Logger) (StepResult, error) {
+func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, prog StepProgress, log *slog.Logger) (StepResult, error) {
 	t := step.Table
 	w, err := l.store.BeginStep(ctx, step)
 	if err != nil {
 		return StepResult{}, fmt.Errorf("load %s: %w", t.Name, err)
-	}
-	var total int64
-	for _, p := range step.Parts {
-		total += p.Size
-	}
-	if opts.Progress != nil {
-		opts.Progress.StartStep(t.Name, total)
 	}
 	conv := NewConverter(t, ConvertOptions{Window: step.Window, EjecutivosIDCliente: opts.EjecutivosIDCliente})
 	var counts ReadCounts
@@ -294,6 +309,7 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, log
 		if err != nil {
 			return fail(err)
 		}
+		counter, _ := rd.(ByteCounter)
 		for {
 			ok, err := rd.Next(&rec)
 			if err != nil {
@@ -323,8 +339,12 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, log
 				rd.Close()
 				return fail(err)
 			}
-			if opts.Progress != nil && counts.Read%8192 == 0 {
-				opts.Progress.Advance(counts.Read, doneBytes)
+			if counts.Read%8192 == 0 {
+				at := doneBytes
+				if counter != nil {
+					at += counter.BytesRead()
+				}
+				prog.Advance(counts.Read, at)
 			}
 		}
 		warnings = append(warnings, rd.Warnings()...)
@@ -332,9 +352,7 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, log
 			return fail(err)
 		}
 		doneBytes += p.Size
-		if opts.Progress != nil {
-			opts.Progress.Advance(counts.Read, doneBytes)
-		}
+		prog.Advance(counts.Read, doneBytes)
 	}
 	warnings = append(warnings, conv.Warnings()...)
 	for _, msg := range warnings {

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
@@ -120,4 +123,22 @@ func (s *Store) deleteStep(ctx context.Context, id int64) {
 	if _, err := s.pool.Exec(context.WithoutCancel(ctx), `DELETE FROM etl.run_table WHERE id = $1`, id); err != nil {
 		s.log.Error("ledger: cannot remove retried step", "step_id", id, "error", err)
 	}
+}
+
+// LastSuccess returns, per step name, when its last successful step finished.
+func (s *Store) LastSuccess(ctx context.Context, steps []string) (map[string]time.Time, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT step, max(finished_at) FROM etl.run_table
+		WHERE status = 'success' AND step = ANY($1) GROUP BY step`, steps)
+	if err != nil {
+		return nil, fmt.Errorf("last successes: %w", err)
+	}
+	out := map[string]time.Time{}
+	var step string
+	var at time.Time
+	_, err = pgx.ForEachRow(rows, []any{&step, &at}, func() error {
+		out[step] = at
+		return nil
+	})
+	return out, err
 }
