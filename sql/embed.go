@@ -9,3 +9,15 @@ import "embed"
 //
 //go:embed migrations/*.sql
 var Migrations embed.FS
+
+// BigQuery holds one GoogleSQL extraction query per source table, bigquery/<table>.sql
+// ({{table}} templated from validated identifiers, values as @parameters).
+//
+//go:embed bigquery/*.sql
+var BigQuery embed.FS
+
+// Transform holds the transform statements under transform/, one statement per
+// file, run in the order the transform runner lists them (transform/README.md).
+//
+//go:embed transform/*.sql
+var Transform embed.FS

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -143,11 +144,20 @@ func printSummary(w io.Writer, results []etl.StepResult) {
 	tw.Flush()
 }
 
-// givenFlags lists the flags set on the command line, for the run ledger.
+// givenFlags lists the command's own flags as set on the command line, for the run
+// ledger, in a form the same command parses back (backfill --resume does). Global
+// flags stay out: --database-url may carry a password.
 func givenFlags(cmd *cobra.Command) []string {
 	args := []string{}
-	cmd.Flags().Visit(func(f *pflag.Flag) {
-		args = append(args, "--"+f.Name+"="+f.Value.String())
+	cmd.NonInheritedFlags().VisitAll(func(f *pflag.Flag) {
+		if !f.Changed {
+			return
+		}
+		v := f.Value.String()
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			v = strings.Join(sv.GetSlice(), ",")
+		}
+		args = append(args, "--"+f.Name+"="+v)
 	})
 	return args
 }

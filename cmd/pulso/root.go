@@ -38,7 +38,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	code := exitCode(ctx, err)
-	if err != nil {
+	switch {
+	case code == exitCancelled:
+		// Every interrupted step says "context canceled"; one line is enough.
+		fmt.Fprintln(stderr, "pulso: cancelled; nothing half-written was committed")
+	case err != nil:
 		if code == exitUsage && !isConfigError(err) {
 			fmt.Fprintln(stderr, root.UsageString())
 		}
@@ -76,7 +80,12 @@ func newRootCmd(a *app) *cobra.Command {
 		newLoadCmd(a, nil),
 		newMigrateCmd(a),
 		newDemoCmd(a, nil),
+		newStatusCmd(a, nil),
+		newRejectsCmd(a, nil),
+		newWatermarkCmd(a, nil),
+		newPruneCmd(a, nil),
 		newPipelineCmd(a, nil),
+		newBackfillCmd(a, nil),
 	)
 	return root
 }

@@ -215,9 +215,11 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 	if len(parts) == 0 {
 		return l.skip(ctx, step, "no_files", start, log)
 	}
-	if step.SourceKind == "dir" {
+	// A backfill chunk keeps only its days of each file, so it must not mark the files
+	// as loaded: the incremental run still owes them their other days.
+	if step.SourceKind == "dir" && opts.Window == nil {
 		step.RecordLanding = true
-		if !opts.Full && opts.Window == nil {
+		if !opts.Full {
 			landed, err := l.store.LandedFiles(ctx, t.Name)
 			if err != nil {
 				return StepResult{}, fmt.Errorf("load %s: %w", t.Name, err)

@@ -1,0 +1,457 @@
+package etl
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// TransformOptions configure one transform run (domain.md §6).
+type TransformOptions struct {
+	RunID int64
+	// Today is the Lima date at run start, or --as-of.
+	Today Date
+	// Full rebuilds every aux and mart table (--full-rebuild).
+	Full bool
+	// Archivos are rebuilt whole, as if their calendario rows had changed (--archivo).
+	Archivos []string
+	// From and To (inclusive Lima days, both or neither) rebuild those days of every
+	// day-sliced table and the campaigns whose window meets them (--from --to).
+	From, To Date
+	// Holidays are the non-business days of transform.holidays. No stored column
+	// depends on them (business days are counted by the API); they are kept here so the
+	// typed configuration reaches the transform in one piece.
+	Holidays []Date
+	// PDPRecoveryDays is transform.pdp_recovery_days (7): how long after a PDP a
+	// payment is credited to it.
+	PDPRecoveryDays int
+	// MaxPagosDocDia is transform.max_pagos_doc_dia (3).
+	MaxPagosDocDia int
+	Logger         *slog.Logger
+}
+
+// Validate checks the options before any work.
+func (o *TransformOptions) Validate() error {
+	var errs []error
+	if o.RunID <= 0 {
+		errs = append(errs, errors.New("transform: run id required"))
+	}
+	if o.Today.IsZero() {
+		errs = append(errs, errors.New("transform: today required"))
+	}
+	if o.From.IsZero() != o.To.IsZero() {
+		errs = append(errs, errors.New("transform: --from and --to go together"))
+	}
+	if !o.From.IsZero() && o.To.Before(o.From) {
+		errs = append(errs, fmt.Errorf("transform: --from %s is after --to %s", o.From, o.To))
+	}
+	if !o.From.IsZero() && o.To.AddDays(-366*5).After(o.From) {
+		errs = append(errs, fmt.Errorf("transform: --from %s --to %s spans more than 5 years", o.From, o.To))
+	}
+	if o.PDPRecoveryDays < 0 {
+		errs = append(errs, fmt.Errorf("transform: pdp_recovery_days %d: want ≥ 0", o.PDPRecoveryDays))
+	}
+	if o.MaxPagosDocDia < 1 {
+		errs = append(errs, fmt.Errorf("transform: max_pagos_doc_dia %d: want ≥ 1", o.MaxPagosDocDia))
+	}
+	if o.Logger == nil {
+		errs = append(errs, errors.New("transform: logger required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Campaign is one campaign as aux.campana holds it.
+type Campaign struct {
+	Archivo  string
+	Apertura Date
+	Fin      Date // COALESCE(fecha_cierre, today)
+	AttrHash string
+}
+
+// LastDay is the campaign's last built day, LEAST(fin, today); it is before Apertura
+// when the campaign has no built day yet.
+func (c Campaign) LastDay(today Date) Date { return minDate(c.Fin, today) }
+
+// Change is one collapsed etl.pending_change row: table, archivo (asignaciones, as
+// recorded, with its .txt) and day (zero when NULL).
+type Change struct {
+	Table   string
+	Archivo string
+	Day     Date
+}
+
+// PlanInput is everything the change planner needs; the store reads it inside the
+// transform transaction.
+type PlanInput struct {
+	Opts TransformOptions
+	// Old are the campaigns before this run rebuilt aux.campana; New after.
+	Old, New []Campaign
+	// Built is etl.campaign_build: the last built day per campaign.
+	Built map[string]Date
+	// Changes are the unconsumed pending changes.
+	Changes []Change
+	// TrandeudaPagoDays are the payment days whose account lookup the changed
+	// trandeuda days can move (read by the store for TrandeudaDays).
+	TrandeudaPagoDays []Date
+}
+
+// CampaignFrom is a campaign's dashboard start: its rows from From on are replaced.
+type CampaignFrom struct {
+	Archivo string
+	From    Date
+}
+
+// TransformPlan says which slice of every aux and mart table to rebuild. A table with
+// All set is rebuilt whole; otherwise exactly its listed days or campaigns.
+type TransformPlan struct {
+	Full bool
+	// SnapDays: aux.deuda_snapshot fecha_proceso days.
+	SnapDays []Date
+	// AsigCampaigns: aux.asignacion_cuenta campaigns (gone ones are only deleted).
+	AsigCampaigns []string
+	// GestAll / GestDays: aux.gestiones_unificadas, aux.gestion_cuenta and the three
+	// operation marts.
+	GestAll  bool
+	GestDays []Date
+	// PagoDedupDays: aux.pago_dedup; PagoCampanaDays (a superset): aux.pago_campana.
+	PagoDedupDays   []Date
+	PagoCampanaDays []Date
+	// Dashboard: mart.dashboard_data per campaign from its start day.
+	Dashboard []CampaignFrom
+	// AssignmentCampaigns: mart.assignment_data (and their periodos' assignment_clientes).
+	AssignmentCampaigns []string
+	// ProdAll / ProdDays: mart.productivity_data.
+	ProdAll  bool
+	ProdDays []Date
+	// Unmatched lists pending asignaciones archivos that match no campaign.
+	Unmatched []string
+}
+
+// Empty reports a plan that rebuilds nothing: the run is a no-op and caches stay valid.
+func (p *TransformPlan) Empty() bool {
+	return !p.Full && len(p.SnapDays) == 0 && len(p.AsigCampaigns) == 0 && !p.GestAll &&
+		len(p.GestDays) == 0 && len(p.PagoDedupDays) == 0 && len(p.PagoCampanaDays) == 0 &&
+		len(p.Dashboard) == 0 && len(p.AssignmentCampaigns) == 0 && !p.ProdAll && len(p.ProdDays) == 0
+}
+
+// Tables whose changes the planner understands.
+const (
+	changeCalendario = "calendario"
+	changeAsign      = "asignaciones"
+	changeTrandeuda  = "trandeuda"
+	changePagos      = "pagos"
+	changeVoicebot   = "voicebot_gestiones"
+	changeMibotair   = "mibotair_gestiones"
+	changeHomolMA    = "homologacion_mibotair"
+	changeHomolVB    = "homologacion_voicebot"
+	changeEjecutivos = "ejecutivos"
+)
+
+var txtSuffix = regexp.MustCompile(`(?i)\.txt$`)
+
+// CampaignKey is the calendario archivo an asignaciones archivo names, upper-cased for
+// the case-insensitive match: a trailing .txt (any case) is stripped (domain.md §4).
+func CampaignKey(asignacionesArchivo string) string {
+	return strings.ToUpper(txtSuffix.ReplaceAllString(asignacionesArchivo, ""))
+}
+
+// TrandeudaDays are the deuda_snapshot days to rebuild: trandeuda changes plus
+// --from..--to (every day of a full rebuild is rebuilt anyway).
+func TrandeudaDays(opts TransformOptions, changes []Change) []Date {
+	s := daySet{}
+	for _, c := range changes {
+		if c.Table == changeTrandeuda && !c.Day.IsZero() {
+			s.add(c.Day)
+		}
+	}
+	if !opts.From.IsZero() {
+		s.addRange(opts.From, opts.To)
+	}
+	return s.sorted()
+}
+
+// PlanTransform works out the slices to rebuild from the pending changes, the campaign
+// windows before and after this run, the last built days and the options, following
+// the table of domain.md §6. Every rule errs towards rebuilding more: the result must
+// always equal a full rebuild.
+func PlanTransform(in PlanInput) TransformPlan {
+	o := in.Opts
+	pl := planner{today: o.Today, recovery: o.PDPRecoveryDays, from: map[string]Date{},
+		asig: map[string]bool{}, assign: map[string]bool{}, gest: daySet{}, gestA: daySet{},
+		dedup: daySet{}, pcamp: daySet{}, snap: daySet{}}
+	old := map[string]Campaign{}
+	for _, c := range in.Old {
+		old[c.Archivo] = c
+	}
+	cur := map[string]Campaign{}
+	byKey := map[string]Campaign{}
+	for _, c := range in.New {
+		cur[c.Archivo] = c
+		byKey[strings.ToUpper(c.Archivo)] = c
+	}
+	pl.cur = in.New
+
+	if o.Full {
+		p := TransformPlan{Full: true, GestAll: true, ProdAll: true}
+		for _, c := range in.New {
+			p.Dashboard = append(p.Dashboard, CampaignFrom{c.Archivo, c.Apertura})
+			p.AsigCampaigns = append(p.AsigCampaigns, c.Archivo)
+			p.AssignmentCampaigns = append(p.AssignmentCampaigns, c.Archivo)
+		}
+		return p
+	}
+
+	// Calendario: compared row by row, new vs old (a full-table change record only
+	// says "something changed"; the comparison says what).
+	for _, n := range in.New {
+		c, had := old[n.Archivo]
+		switch {
+		case !had || c.AttrHash != n.AttrHash || !c.Apertura.Equal(n.Apertura):
+			pl.wholeCampaign(n)
+			if had {
+				pl.gestA.addRange(c.Apertura, c.Fin)
+				pl.pcamp.addRange(c.Apertura, c.Fin)
+				pl.start(n.Archivo, c.Apertura)
+			}
+		case !c.Fin.Equal(n.Fin):
+			// Only today moved the end of an open window: the days between the two ends
+			// change attribution for this campaign.
+			lo, hi := minDate(c.Fin, n.Fin).AddDays(1), maxDate(c.Fin, n.Fin)
+			pl.gestA.addRange(lo, hi)
+			pl.pcamp.addRange(lo, hi)
+			pl.start(n.Archivo, lo)
+		}
+	}
+	var gone []Campaign
+	for _, c := range in.Old {
+		if _, ok := cur[c.Archivo]; !ok {
+			gone = append(gone, c)
+		}
+	}
+	for _, c := range gone {
+		pl.asig[c.Archivo] = true
+		pl.gestA.addRange(c.Apertura, c.Fin)
+		pl.pcamp.addRange(c.Apertura, c.Fin)
+		pl.from[c.Archivo] = c.Apertura
+	}
+	for a := range in.Built {
+		if _, ok := cur[a]; !ok {
+			if _, wasOld := old[a]; !wasOld {
+				pl.from[a] = NewDate(1, 1, 1) // built once, gone since: drop every row
+			}
+		}
+	}
+
+	var unmatched []string
+	seenUnmatched := map[string]bool{}
+	for _, ch := range in.Changes {
+		switch ch.Table {
+		case changeAsign:
+			if c, ok := byKey[CampaignKey(ch.Archivo)]; ok {
+				pl.wholeCampaign(c)
+			} else if !seenUnmatched[ch.Archivo] {
+				seenUnmatched[ch.Archivo] = true
+				unmatched = append(unmatched, ch.Archivo)
+			}
+		case changePagos:
+			if !ch.Day.IsZero() {
+				pl.dedup.add(ch.Day)
+				pl.pcamp.add(ch.Day)
+			}
+		case changeVoicebot, changeMibotair:
+			if !ch.Day.IsZero() {
+				pl.gest.add(ch.Day)
+			}
+		case changeHomolMA, changeHomolVB, changeEjecutivos:
+			pl.gestAll = true
+		}
+	}
+	for _, a := range o.Archivos {
+		if c, ok := cur[a]; ok {
+			pl.wholeCampaign(c)
+		}
+	}
+	if !o.From.IsZero() {
+		pl.gest.addRange(o.From, o.To)
+		pl.dedup.addRange(o.From, o.To)
+		pl.pcamp.addRange(o.From, o.To)
+	}
+
+	// trandeuda: the snapshot days, the accounts of every campaign whose window reaches
+	// them, and the payments whose account lookup they can move.
+	snapDays := TrandeudaDays(o, in.Changes)
+	for _, d := range snapDays {
+		pl.snap.add(d)
+	}
+	if len(snapDays) > 0 {
+		first := snapDays[0]
+		for _, c := range in.New {
+			if !first.After(c.Fin) {
+				pl.asig[c.Archivo] = true
+				pl.start(c.Archivo, first)
+			}
+		}
+	}
+	for _, d := range in.TrandeudaPagoDays {
+		pl.dedup.add(d)
+		pl.pcamp.add(d)
+	}
+
+	// Days whose source rows changed reach every campaign whose window holds them.
+	if pl.gestAll {
+		for _, c := range in.New {
+			pl.start(c.Archivo, c.Apertura)
+		}
+	}
+	for _, d := range pl.gest.sorted() {
+		pl.startWindowsHolding(d)
+	}
+	for _, d := range pl.dedup.sorted() {
+		pl.startWindowsHolding(d)
+	}
+
+	// New built days, or a window that ended earlier than what was built.
+	for _, c := range in.New {
+		last := c.LastDay(o.Today)
+		b, built := in.Built[c.Archivo]
+		switch {
+		case last.Before(c.Apertura):
+			if built {
+				pl.start(c.Archivo, c.Apertura)
+			}
+		case !built:
+			pl.start(c.Archivo, c.Apertura)
+		case b.Before(last):
+			pl.start(c.Archivo, b.AddDays(1))
+		case b.After(last):
+			pl.start(c.Archivo, last.AddDays(1))
+		}
+	}
+
+	p := TransformPlan{SnapDays: pl.snap.sorted(), GestAll: pl.gestAll, Unmatched: unmatched}
+	gestDays := daySet{}
+	if !pl.gestAll {
+		for k, d := range pl.gest {
+			gestDays[k] = d
+		}
+		for k, d := range pl.gestA {
+			gestDays[k] = d
+		}
+		p.GestDays = gestDays.sorted()
+	}
+	p.PagoDedupDays = pl.dedup.sorted()
+	for k, d := range pl.dedup {
+		pl.pcamp[k] = d
+	}
+	p.PagoCampanaDays = pl.pcamp.sorted()
+	for a := range pl.asig {
+		p.AsigCampaigns = append(p.AsigCampaigns, a)
+	}
+	slices.Sort(p.AsigCampaigns)
+	for a, d := range pl.from {
+		p.Dashboard = append(p.Dashboard, CampaignFrom{a, d})
+		pl.assign[a] = true
+	}
+	slices.SortFunc(p.Dashboard, func(x, y CampaignFrom) int { return strings.Compare(x.Archivo, y.Archivo) })
+	for a := range pl.asig {
+		pl.assign[a] = true
+	}
+	for a := range pl.assign {
+		p.AssignmentCampaigns = append(p.AssignmentCampaigns, a)
+	}
+	slices.Sort(p.AssignmentCampaigns)
+
+	// Productivity: a payment on day d is credited to a gestión of [d − R, d]; a
+	// gestiones day d changes the credit of payments it can reach, whose candidates
+	// lie in [d − R, d] as well (the latest candidate wins).
+	if pl.gestAll {
+		p.ProdAll = true
+	} else {
+		prod := daySet{}
+		for _, d := range append(slices.Clone(p.GestDays), p.PagoCampanaDays...) {
+			prod.addRange(d.AddDays(-o.PDPRecoveryDays), d)
+		}
+		p.ProdDays = prod.sorted()
+	}
+	return p
+}
+
+type planner struct {
+	today    Date
+	recovery int
+	cur      []Campaign
+	from     map[string]Date
+	asig     map[string]bool
+	assign   map[string]bool
+	gestAll  bool
+	gest     daySet // days whose gestiones rows changed: every campaign holding them
+	gestA    daySet // days rebuilt for one campaign's attribution
+	dedup    daySet // payment days whose raw rows (or account lookup) changed
+	pcamp    daySet // payment days whose campaign attribution is rebuilt
+	snap     daySet
+}
+
+// wholeCampaign rebuilds a campaign as if its calendario row had changed.
+func (pl *planner) wholeCampaign(c Campaign) {
+	pl.asig[c.Archivo] = true
+	pl.gestA.addRange(c.Apertura, c.Fin)
+	pl.pcamp.addRange(c.Apertura, c.Fin)
+	pl.start(c.Archivo, c.Apertura)
+}
+
+// start lowers a campaign's dashboard start day.
+func (pl *planner) start(archivo string, d Date) {
+	if f, ok := pl.from[archivo]; !ok || d.Before(f) {
+		pl.from[archivo] = d
+	}
+}
+
+func (pl *planner) startWindowsHolding(d Date) {
+	for _, c := range pl.cur {
+		if !d.Before(c.Apertura) && !d.After(c.Fin) {
+			pl.start(c.Archivo, d)
+		}
+	}
+}
+
+// daySet is a set of days keyed by their text.
+type daySet map[string]Date
+
+func (s daySet) add(d Date) { s[d.String()] = d }
+
+// addRange adds from..to inclusive (nothing when to < from).
+func (s daySet) addRange(from, to Date) {
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		s.add(d)
+	}
+}
+
+func (s daySet) sorted() []Date {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]Date, len(keys))
+	for i, k := range keys {
+		out[i] = s[k]
+	}
+	return out
+}
+
+func minDate(a, b Date) Date {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxDate(a, b Date) Date {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,635 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/pulso-cobranzas/pulso/internal/etl"
+	pulsosql "github.com/pulso-cobranzas/pulso/sql"
+)
+
+// ErrUnknownArchivo is returned for a --archivo that names no calendario campaign.
+var ErrUnknownArchivo = errors.New("unknown archivo")
+
+// TransformStep is what one aux or mart table's rebuild did, as the ledger records it.
+type TransformStep struct {
+	Step           string // schema.table
+	Status         string // success or skipped
+	DayFrom, DayTo etl.Date
+	Archivos       []string
+	Filtered       int64 // asignaciones rows matching no campaign (aux.asignacion_cuenta)
+	Deleted        int64
+	Inserted       int64
+	Duration       time.Duration
+}
+
+// TransformResult is what a transform run did.
+type TransformResult struct {
+	Plan        etl.TransformPlan
+	Steps       []TransformStep
+	Changes     int64 // pending-change rows consumed
+	Rebuilt     bool  // some slice was rebuilt: the data version moved
+	DataVersion int64
+	Warnings    []string
+	Duration    time.Duration
+}
+
+// transformSQL reads one embedded transform statement.
+func transformSQL(name string) (string, error) {
+	b, err := fs.ReadFile(pulsosql.Transform, "transform/"+name+".sql")
+	if err != nil {
+		return "", fmt.Errorf("transform statement %s: %w", name, err)
+	}
+	return string(b), nil
+}
+
+// Transform rebuilds the aux and mart slices the pending changes (and the options)
+// call for, in one transaction: aux.campana, the aux slices in domain.md §4 order, the
+// marts, etl.campaign_build, the consumed pending changes and, when some slice was
+// rebuilt, the data version and its NOTIFY. Each step's ledger row is written
+// `running` in its own transaction first and completed inside the data transaction;
+// on failure the rows are marked failed (or cancelled) after the rollback.
+func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res TransformResult, err error) {
+	if err := opts.Validate(); err != nil {
+		return res, err
+	}
+	start := time.Now()
+	t := &transformer{s: s, opts: opts, log: opts.Logger}
+	defer func() {
+		if err != nil {
+			t.failSteps(ctx, err)
+		}
+	}()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return res, fmt.Errorf("transform: %w", err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return res, fmt.Errorf("transform: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	t.tx = tx
+	// The builds hash and sort whole days of gestiones and snapshots at once; JIT
+	// compilation costs more than it saves on these one-off statements.
+	for _, set := range []string{`SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`} {
+		if _, err := tx.Exec(ctx, set); err != nil {
+			return res, fmt.Errorf("transform: %w", err)
+		}
+	}
+	if err := t.run(ctx, &res); err != nil {
+		return res, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return res, fmt.Errorf("transform: commit: %w", err)
+	}
+	t.stepIDs = nil
+	res.Steps = t.steps
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+type transformer struct {
+	s       *Store
+	opts    etl.TransformOptions
+	log     interface{ Warn(string, ...any) }
+	tx      pgx.Tx
+	steps   []TransformStep
+	stepIDs []int64 // ledger rows written `running`, not yet completed in tx
+}
+
+func (t *transformer) run(ctx context.Context, res *TransformResult) error {
+	o := t.opts
+	var maxID int64
+	if err := t.queryRow(ctx, "q_pending_max_id", nil, &maxID); err != nil {
+		return err
+	}
+	changes, n, err := t.pendingChanges(ctx, maxID)
+	if err != nil {
+		return err
+	}
+	res.Changes = n
+	old, built, err := t.campaigns(ctx)
+	if err != nil {
+		return err
+	}
+
+	// aux.campana, rebuilt whole every run: the comparison with the old rows finds
+	// the changed campaigns.
+	if err := t.step(ctx, "aux.campana", stepSlice{}, []stmt{
+		{"010_aux_campana_delete", nil}, {"011_aux_campana_insert", []any{date(o.Today)}}}); err != nil {
+		return err
+	}
+	cur, _, err := t.campaigns(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, c := range cur {
+		known[c.Archivo] = true
+	}
+	for _, a := range o.Archivos {
+		if !known[a] {
+			return fmt.Errorf("transform: --archivo %q: %w (not in calendario)", a, ErrUnknownArchivo)
+		}
+	}
+	in := etl.PlanInput{Opts: o, Old: old, New: cur, Built: built, Changes: changes}
+	if days := etl.TrandeudaDays(o, changes); len(days) > 0 && !o.Full {
+		if in.TrandeudaPagoDays, err = t.dates(ctx, "q_pago_days_for_trandeuda", []any{dates(days)}); err != nil {
+			return err
+		}
+	}
+	plan := etl.PlanTransform(in)
+	res.Plan = plan
+
+	var filtered int64
+	if plan.Full || len(plan.Unmatched) > 0 {
+		filtered, err = t.unmatched(ctx, plan, res)
+		if err != nil {
+			return err
+		}
+	}
+	if err := t.execPlan(ctx, plan, filtered); err != nil {
+		return err
+	}
+	if !plan.Empty() {
+		if _, err := t.exec(ctx, "900_etl_campaign_build_delete", nil); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "901_etl_campaign_build_insert", []any{date(o.Today)}); err != nil {
+			return err
+		}
+		reason := "transform"
+		if o.Full {
+			reason = "transform --full-rebuild"
+		}
+		if err := t.queryRow(ctx, "910_etl_data_version_bump", []any{o.RunID, reason}, &res.DataVersion); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, "911_etl_data_version_notify", []any{res.DataVersion}); err != nil {
+			return err
+		}
+		res.Rebuilt = true
+	}
+	if maxID > 0 {
+		if _, err := t.exec(ctx, "q_pending_consume", []any{o.RunID, maxID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// execPlan runs the aux and mart steps in dependency order.
+func (t *transformer) execPlan(ctx context.Context, p etl.TransformPlan, filtered int64) error {
+	o := t.opts
+	today := date(o.Today)
+	all := p.Full
+
+	snap := daysSlice(all, p.SnapDays)
+	if err := t.step(ctx, "aux.deuda_snapshot", snap, []stmt{
+		{"020_aux_deuda_snapshot_delete", []any{all, dates(p.SnapDays)}},
+		{"021_aux_deuda_snapshot_insert", []any{all, dates(p.SnapDays), firstDay(p.SnapDays), lastDay(p.SnapDays)}},
+	}); err != nil {
+		return err
+	}
+	asig := campaignSlice(all, p.AsigCampaigns)
+	asig.filtered = filtered
+	if err := t.step(ctx, "aux.asignacion_cuenta", asig, []stmt{
+		{"030_aux_asignacion_cuenta_delete", []any{all, p.AsigCampaigns}},
+		{"031_aux_asignacion_cuenta_insert", []any{all, p.AsigCampaigns}},
+	}); err != nil {
+		return err
+	}
+	gest := daysSlice(p.GestAll, p.GestDays)
+	var tsFrom, tsTo any
+	if len(p.GestDays) > 0 {
+		tsFrom, tsTo = p.GestDays[0].Start(), p.GestDays[len(p.GestDays)-1].AddDays(1).Start()
+	}
+	if err := t.step(ctx, "aux.gestiones_unificadas", gest, []stmt{
+		{"040_aux_gestiones_unificadas_delete", []any{p.GestAll, dates(p.GestDays)}},
+		{"041_aux_gestiones_unificadas_insert", []any{p.GestAll, dates(p.GestDays), tsFrom, tsTo}},
+	}); err != nil {
+		return err
+	}
+	if err := t.step(ctx, "aux.gestion_cuenta", gest, []stmt{
+		{"050_aux_gestion_cuenta_delete", []any{p.GestAll, dates(p.GestDays)}},
+		{"051_aux_gestion_cuenta_insert", []any{p.GestAll, dates(p.GestDays)}},
+	}); err != nil {
+		return err
+	}
+	if err := t.step(ctx, "aux.pago_dedup", daysSlice(all, p.PagoDedupDays), []stmt{
+		{"060_aux_pago_dedup_delete", []any{all, dates(p.PagoDedupDays)}},
+		{"061_aux_pago_dedup_insert", []any{all, dates(p.PagoDedupDays), today, o.MaxPagosDocDia}},
+	}); err != nil {
+		return err
+	}
+	if err := t.step(ctx, "aux.pago_campana", daysSlice(all, p.PagoCampanaDays), []stmt{
+		{"070_aux_pago_campana_delete", []any{all, dates(p.PagoCampanaDays)}},
+		{"071_aux_pago_campana_insert", []any{all, dates(p.PagoCampanaDays)}},
+	}); err != nil {
+		return err
+	}
+
+	archivos := make([]string, len(p.Dashboard))
+	froms := make([]pgtype.Date, len(p.Dashboard))
+	dash := stepSlice{all: all}
+	for i, c := range p.Dashboard {
+		archivos[i], froms[i] = c.Archivo, date(c.From)
+		dash.archivos = append(dash.archivos, c.Archivo)
+		if dash.from.IsZero() || c.From.Before(dash.from) {
+			dash.from = c.From
+		}
+	}
+	if len(p.Dashboard) > 0 {
+		dash.to = o.Today
+	}
+	dash.run = all || len(p.Dashboard) > 0
+	if err := t.step(ctx, "mart.dashboard_data", dash, []stmt{
+		{"080_mart_dashboard_data_delete", []any{all, archivos, froms}},
+		{"081_mart_dashboard_data_insert", []any{archivos, froms, today}},
+	}); err != nil {
+		return err
+	}
+
+	assign := campaignSlice(all, p.AssignmentCampaigns)
+	periodos, err := t.periodos(ctx, all, p.AssignmentCampaigns)
+	if err != nil {
+		return err
+	}
+	if err := t.step(ctx, "mart.assignment_data", assign, []stmt{
+		{"090_mart_assignment_data_delete", []any{all, p.AssignmentCampaigns}},
+		{"091_mart_assignment_data_insert", []any{all, p.AssignmentCampaigns, today}},
+	}); err != nil {
+		return err
+	}
+	if !all && assign.run {
+		more, err := t.periodos(ctx, false, p.AssignmentCampaigns)
+		if err != nil {
+			return err
+		}
+		periodos = union(periodos, more)
+	}
+	cli := stepSlice{all: all, run: all || len(periodos) > 0, archivos: periodos}
+	if err := t.step(ctx, "mart.assignment_clientes", cli, []stmt{
+		{"092_mart_assignment_clientes_delete", []any{all, periodos}},
+		{"093_mart_assignment_clientes_insert", []any{all, periodos}},
+	}); err != nil {
+		return err
+	}
+
+	for _, m := range []struct{ step, del, ins string }{
+		{"mart.operation_data", "100_mart_operation_data_delete", "101_mart_operation_data_insert"},
+		{"mart.operation_attempt_data", "102_mart_operation_attempt_data_delete", "103_mart_operation_attempt_data_insert"},
+		{"mart.operation_queue_data", "104_mart_operation_queue_data_delete", "105_mart_operation_queue_data_insert"},
+	} {
+		if err := t.step(ctx, m.step, gest, []stmt{
+			{m.del, []any{p.GestAll, dates(p.GestDays)}},
+			{m.ins, []any{p.GestAll, dates(p.GestDays)}},
+		}); err != nil {
+			return err
+		}
+	}
+	return t.step(ctx, "mart.productivity_data", daysSlice(p.ProdAll, p.ProdDays), []stmt{
+		{"110_mart_productivity_data_delete", []any{p.ProdAll, dates(p.ProdDays)}},
+		{"111_mart_productivity_data_insert", []any{p.ProdAll, dates(p.ProdDays), o.PDPRecoveryDays}},
+	})
+}
+
+// stepSlice is what a step rebuilds: everything, some days or some campaigns.
+type stepSlice struct {
+	run      bool
+	all      bool
+	from, to etl.Date
+	archivos []string
+	filtered int64
+}
+
+func daysSlice(all bool, days []etl.Date) stepSlice {
+	s := stepSlice{all: all, run: all || len(days) > 0}
+	if len(days) > 0 {
+		s.from, s.to = days[0], days[len(days)-1]
+	}
+	return s
+}
+
+func campaignSlice(all bool, archivos []string) stepSlice {
+	return stepSlice{all: all, run: all || len(archivos) > 0, archivos: archivos}
+}
+
+type stmt struct {
+	name string
+	args []any
+}
+
+// analyzeAfter lists the aux tables later steps join on: after a large rewrite their
+// statistics are refreshed inside the transaction (ANALYZE sees the transaction's own
+// rows), so the next statements are planned for the new contents.
+var analyzeAfter = map[string]bool{
+	"aux.deuda_snapshot": true, "aux.asignacion_cuenta": true, "aux.gestiones_unificadas": true,
+	"aux.gestion_cuenta": true, "aux.pago_dedup": true, "aux.pago_campana": true,
+}
+
+// step runs one table's delete and insert and records its ledger row.
+func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts []stmt) error {
+	if name == "aux.campana" {
+		sl.run, sl.all = true, true
+	}
+	rec := TransformStep{Step: name, Status: StatusSkipped, DayFrom: sl.from, DayTo: sl.to, Archivos: sl.archivos}
+	if !sl.run {
+		t.steps = append(t.steps, rec)
+		return t.s.transformStepRow(ctx, t.opts.RunID, rec, StatusSkipped)
+	}
+	rec.Status = StatusSuccess
+	rec.Filtered = sl.filtered
+	id, err := t.s.startTransformStep(ctx, t.opts.RunID, rec)
+	if err != nil {
+		return err
+	}
+	t.stepIDs = append(t.stepIDs, id)
+	begin := time.Now()
+	for i, st := range stmts {
+		n, err := t.exec(ctx, st.name, st.args)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if i == 0 {
+			rec.Deleted = n
+		} else {
+			rec.Inserted += n
+		}
+	}
+	if analyzeAfter[name] && rec.Deleted+rec.Inserted > 1000 {
+		if _, err := t.tx.Exec(ctx, "ANALYZE "+name); err != nil {
+			return fmt.Errorf("%s: analyze: %w", name, err)
+		}
+	}
+	rec.Duration = time.Since(begin)
+	if _, err := t.tx.Exec(ctx, `
+		UPDATE etl.run_table SET status = 'success', finished_at = now(), rows_deleted = $2, rows_inserted = $3,
+		       rows_filtered = $4
+		WHERE id = $1`, id, rec.Deleted, rec.Inserted, rec.Filtered); err != nil {
+		return fmt.Errorf("%s: ledger: %w", name, err)
+	}
+	t.steps = append(t.steps, rec)
+	return nil
+}
+
+func (t *transformer) exec(ctx context.Context, name string, args []any) (int64, error) {
+	q, err := transformSQL(name)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := t.tx.Exec(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (t *transformer) queryRow(ctx context.Context, name string, args []any, dst ...any) error {
+	q, err := transformSQL(name)
+	if err != nil {
+		return err
+	}
+	if err := t.tx.QueryRow(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...).Scan(dst...); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func (t *transformer) query(ctx context.Context, name string, args []any) (pgx.Rows, error) {
+	q, err := transformSQL(name)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.Query(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return rows, nil
+}
+
+func (t *transformer) pendingChanges(ctx context.Context, maxID int64) ([]etl.Change, int64, error) {
+	rows, err := t.query(ctx, "q_pending_changes", []any{maxID})
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []etl.Change
+	var total int64
+	var table string
+	var archivo *string
+	var day pgtype.Date
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&table, &archivo, &day, &n}, func() error {
+		c := etl.Change{Table: table}
+		if archivo != nil {
+			c.Archivo = *archivo
+		}
+		if day.Valid {
+			c.Day = fromPG(day)
+		}
+		out = append(out, c)
+		total += n
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("pending changes: %w", err)
+	}
+	return out, total, nil
+}
+
+// campaigns reads aux.campana and etl.campaign_build.
+func (t *transformer) campaigns(ctx context.Context) ([]etl.Campaign, map[string]etl.Date, error) {
+	rows, err := t.query(ctx, "q_campaigns", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []etl.Campaign
+	var c etl.Campaign
+	var apertura, fin, lastBuilt pgtype.Date
+	_, err = pgx.ForEachRow(rows, []any{&c.Archivo, &apertura, &fin, &c.AttrHash, &lastBuilt}, func() error {
+		c.Apertura, c.Fin = fromPG(apertura), fromPG(fin)
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("campaigns: %w", err)
+	}
+	built := map[string]etl.Date{}
+	rows, err = t.query(ctx, "q_campaign_build", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var archivo, hash string
+	_, err = pgx.ForEachRow(rows, []any{&archivo, &lastBuilt, &hash}, func() error {
+		built[archivo] = fromPG(lastBuilt)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("campaign build: %w", err)
+	}
+	return out, built, nil
+}
+
+func (t *transformer) dates(ctx context.Context, name string, args []any) ([]etl.Date, error) {
+	rows, err := t.query(ctx, name, args)
+	if err != nil {
+		return nil, err
+	}
+	var out []etl.Date
+	var d pgtype.Date
+	_, err = pgx.ForEachRow(rows, []any{&d}, func() error {
+		out = append(out, fromPG(d))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// unmatched finds the asignaciones archivos matching no campaign, warns naming them
+// and returns how many raw rows they hold (the step's rows_filtered).
+func (t *transformer) unmatched(ctx context.Context, p etl.TransformPlan, res *TransformResult) (int64, error) {
+	rows, err := t.query(ctx, "q_unmatched_asignaciones", []any{p.Full, p.Unmatched})
+	if err != nil {
+		return 0, err
+	}
+	var names []string
+	var total int64
+	var archivo string
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&archivo, &n}, func() error {
+		names = append(names, fmt.Sprintf("%s (%d rows)", archivo, n))
+		total += n
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("unmatched asignaciones: %w", err)
+	}
+	if len(names) > 0 {
+		msg := "asignaciones rows matching no calendario campaign skipped: " + strings.Join(names, ", ")
+		res.Warnings = append(res.Warnings, msg)
+		t.log.Warn(msg)
+	}
+	return total, nil
+}
+
+// periodos lists the assignment periodos of the campaigns (all when all).
+func (t *transformer) periodos(ctx context.Context, all bool, archivos []string) ([]string, error) {
+	if all || len(archivos) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, `SELECT DISTINCT periodo FROM mart.assignment_data WHERE archivo = ANY ($1::text[]) ORDER BY 1`,
+		archivos)
+	if err != nil {
+		return nil, fmt.Errorf("assignment periodos: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("assignment periodos: %w", err)
+	}
+	return out, nil
+}
+
+// failSteps closes the ledger rows of a rolled-back transform.
+func (t *transformer) failSteps(ctx context.Context, cause error) {
+	status := StatusFailed
+	if errors.Is(cause, context.Canceled) || ctx.Err() != nil {
+		status = StatusCancelled
+	}
+	for _, id := range t.stepIDs {
+		t.s.failStep(ctx, id, status, cause)
+	}
+}
+
+// startTransformStep writes a transform step's ledger row `running`, in its own
+// transaction, so a killed run leaves a trace the next run marks abandoned.
+func (s *Store) startTransformStep(ctx context.Context, runID int64, rec TransformStep) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO etl.run_table (run_id, step, status, day_from, day_to, archivos)
+		VALUES ($1, $2, 'running', $3, $4, $5) RETURNING id`,
+		runID, rec.Step, dateArg(rec.DayFrom), dateArg(rec.DayTo), nilIfEmpty(rec.Archivos)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("ledger step %s: %w", rec.Step, err)
+	}
+	return id, nil
+}
+
+// transformStepRow records a step that did not run.
+func (s *Store) transformStepRow(ctx context.Context, runID int64, rec TransformStep, status string) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO etl.run_table (run_id, step, status, finished_at)
+		VALUES ($1, $2, $3, now())`, runID, rec.Step, status)
+	if err != nil {
+		return fmt.Errorf("ledger step %s: %w", rec.Step, err)
+	}
+	return nil
+}
+
+func nilIfEmpty(s []string) any {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range slices.Concat(a, b) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// date converts a day to a pgtype.Date (NULL when zero).
+func date(d etl.Date) pgtype.Date {
+	if d.IsZero() {
+		return pgtype.Date{}
+	}
+	t := d.Start()
+	return pgtype.Date{Time: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), Valid: true}
+}
+
+func dates(ds []etl.Date) []pgtype.Date {
+	out := make([]pgtype.Date, len(ds))
+	for i, d := range ds {
+		out[i] = date(d)
+	}
+	return out
+}
+
+func firstDay(ds []etl.Date) pgtype.Date {
+	if len(ds) == 0 {
+		return pgtype.Date{}
+	}
+	return date(ds[0])
+}
+
+func lastDay(ds []etl.Date) pgtype.Date {
+	if len(ds) == 0 {
+		return pgtype.Date{}
+	}
+	return date(ds[len(ds)-1])
+}
+
+func fromPG(d pgtype.Date) etl.Date {
+	if !d.Valid {
+		return etl.Date{}
+	}
+	return etl.NewDate(d.Time.Year(), d.Time.Month(), d.Time.Day())
+}

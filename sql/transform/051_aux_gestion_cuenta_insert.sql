@@ -1,0 +1,9 @@
+-- aux.gestion_cuenta (domain.md §4.5): each attributed gestión × every campaign of
+-- A(g) × its client's accounts there assigned on or before the gestión's day.
+-- $1 all (boolean), $2 days (date[])
+INSERT INTO aux.gestion_cuenta (canal, gestion_uid, archivo, cuenta, fecha, es_cd, es_ci, es_pdp)
+SELECT g.canal, g.gestion_uid, ac.archivo, ac.cuenta, g.fecha, g.es_cd, g.es_ci, g.es_pdp
+FROM aux.gestiones_unificadas g
+JOIN aux.asignacion_cuenta ac ON ac.cod_luna = g.cod_luna AND ac.fecha_asignacion <= g.fecha
+JOIN aux.campana c ON c.archivo = ac.archivo AND g.fecha BETWEEN c.fecha_apertura AND c.fin
+WHERE g.atribuida AND ($1::boolean OR g.fecha = ANY ($2::date[]))

@@ -1,0 +1,159 @@
+-- mart.dashboard_data (domain.md §5.1) for each campaign in $1 and its built days
+-- [GREATEST(start, apertura), LEAST(fin, today)].
+-- The cumulative counters come from each account's first-event dates (assignment,
+-- snap_asig, first gestión, first CD, first CI, first PDP, first payment) and from each
+-- gestión's and payment's date, turned into per-day deltas and summed with one running
+-- SUM per (archivo, servicio): history is read once per campaign, never per day.
+-- An event counts at D only once the account is in P (fecha_asignacion ≤ D), hence
+-- GREATEST(fecha_asignacion, event date). cuentas_ci = CI reached and CD not yet
+-- reached: +1 at the first CI, −1 at GREATEST(first CI, first CD).
+-- deuda_act: S(a, D) is the greatest snapshot day ≤ D holding an account of a; the
+-- debt of the accounts assigned ≤ D is summed at that snapshot (0 when absent).
+-- $1 archivos (text[]), $2 start day per archivo (date[]), $3 today (date)
+INSERT INTO mart.dashboard_data (
+    fecha_foto, archivo, cartera, servicio, cuentas, clientes, cuentas_gestionables, deuda_asig, deuda_act,
+    cuentas_gestionadas, total_gestiones, gestiones_bot, gestiones_call, cuentas_cd, cuentas_ci, cuentas_sc,
+    cuentas_sg, cuentas_pdp, cuentas_pagadoras, recupero)
+WITH RECURSIVE sd AS (
+    -- distinct snapshot days, by a loose scan of the fecha_proceso index
+    (SELECT fecha_proceso FROM aux.deuda_snapshot ORDER BY fecha_proceso LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.fecha_proceso FROM aux.deuda_snapshot d
+            WHERE d.fecha_proceso > sd.fecha_proceso ORDER BY d.fecha_proceso LIMIT 1)
+    FROM sd WHERE sd.fecha_proceso IS NOT NULL
+), r AS (
+    SELECT c.archivo, c.cartera, GREATEST(x.desde, c.fecha_apertura) AS desde, LEAST(c.fin, $3::date) AS hasta
+    FROM unnest($1::text[], $2::date[]) AS x(archivo, desde)
+    JOIN aux.campana c ON c.archivo = x.archivo
+    WHERE GREATEST(x.desde, c.fecha_apertura) <= LEAST(c.fin, $3::date)
+), acc AS (
+    SELECT ac.archivo, ac.cuenta, ac.cod_luna, ac.servicio, ac.fecha_asignacion AS fa,
+           ac.snap_asig, ac.deuda_asig, ac.gestionable
+    FROM aux.asignacion_cuenta ac
+    JOIN r ON r.archivo = ac.archivo
+    WHERE ac.fecha_asignacion <= r.hasta
+), gf AS (
+    SELECT gc.archivo, gc.cuenta, min(gc.fecha) AS f_g,
+           min(gc.fecha) FILTER (WHERE gc.es_cd) AS f_cd,
+           min(gc.fecha) FILTER (WHERE gc.es_ci) AS f_ci,
+           min(gc.fecha) FILTER (WHERE gc.es_pdp) AS f_pdp
+    FROM aux.gestion_cuenta gc
+    JOIN r ON r.archivo = gc.archivo
+    WHERE gc.fecha <= r.hasta
+    GROUP BY gc.archivo, gc.cuenta
+), pf AS (
+    SELECT pc.archivo, pc.cuenta, min(pc.fecha_pago) AS f_p
+    FROM aux.pago_campana pc
+    JOIN r ON r.archivo = pc.archivo
+    WHERE pc.fecha_pago <= r.hasta
+    GROUP BY pc.archivo, pc.cuenta
+), firsts AS (
+    -- effective first dates: NULL when the event never happened
+    SELECT a.archivo, a.servicio, a.fa, a.deuda_asig, a.gestionable,
+           CASE WHEN a.snap_asig IS NOT NULL THEN GREATEST(a.fa, a.snap_asig) END AS d_snap,
+           CASE WHEN g.f_g IS NOT NULL THEN GREATEST(a.fa, g.f_g) END AS d_g,
+           CASE WHEN g.f_cd IS NOT NULL THEN GREATEST(a.fa, g.f_cd) END AS d_cd,
+           CASE WHEN g.f_ci IS NOT NULL THEN GREATEST(a.fa, g.f_ci) END AS d_ci,
+           CASE WHEN g.f_ci IS NOT NULL AND g.f_cd IS NOT NULL THEN GREATEST(a.fa, g.f_ci, g.f_cd) END AS d_ci_end,
+           CASE WHEN g.f_pdp IS NOT NULL THEN GREATEST(a.fa, g.f_pdp) END AS d_pdp,
+           CASE WHEN p.f_p IS NOT NULL THEN GREATEST(a.fa, p.f_p) END AS d_pag
+    FROM acc a
+    LEFT JOIN gf g ON g.archivo = a.archivo AND g.cuenta = a.cuenta
+    LEFT JOIN pf p ON p.archivo = a.archivo AND p.cuenta = a.cuenta
+), ev AS (
+    -- (archivo, servicio, day, cuentas, clientes, gestionables, deuda_asig, gestionadas,
+    --  bot, call, cd, ci, pdp, pagadoras, recupero)
+    SELECT f.archivo, f.servicio, e.day, e.cuentas, 0 AS clientes, e.gestionables, e.deuda_asig, e.gestionadas,
+           0 AS bot, 0 AS call, e.cd, e.ci, e.pdp, e.pagadoras, 0::numeric AS recupero
+    FROM firsts f
+    CROSS JOIN LATERAL (VALUES
+        (f.fa,       1, 0, 0::numeric, 0, 0, 0, 0, 0),
+        (f.d_snap,   0, CASE WHEN f.gestionable THEN 1 ELSE 0 END, f.deuda_asig, 0, 0, 0, 0, 0),
+        (f.d_g,      0, 0, 0::numeric, 1, 0, 0, 0, 0),
+        (f.d_cd,     0, 0, 0::numeric, 0, 1, 0, 0, 0),
+        (f.d_ci,     0, 0, 0::numeric, 0, 0, 1, 0, 0),
+        (f.d_ci_end, 0, 0, 0::numeric, 0, 0, -1, 0, 0),
+        (f.d_pdp,    0, 0, 0::numeric, 0, 0, 0, 1, 0),
+        (f.d_pag,    0, 0, 0::numeric, 0, 0, 0, 0, 1)
+    ) AS e(day, cuentas, gestionables, deuda_asig, gestionadas, cd, ci, pdp, pagadoras)
+    WHERE e.day IS NOT NULL
+    UNION ALL
+    -- clientes: a client enters the row with its first account
+    SELECT a.archivo, a.servicio, min(a.fa), 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    FROM acc a
+    GROUP BY a.archivo, a.servicio, a.cod_luna
+    UNION ALL
+    -- gestiones: each distinct (canal, uid) once per (archivo, servicio), on its day
+    SELECT x.archivo, x.servicio, x.fecha, 0, 0, 0, 0, 0,
+           (x.canal = 'VOICEBOT')::int, (x.canal = 'CALL_CENTER')::int, 0, 0, 0, 0, 0
+    FROM (
+        SELECT DISTINCT gc.archivo, a.servicio, gc.canal, gc.gestion_uid, gc.fecha
+        FROM aux.gestion_cuenta gc
+        JOIN acc a ON a.archivo = gc.archivo AND a.cuenta = gc.cuenta
+        JOIN r ON r.archivo = gc.archivo
+        WHERE gc.fecha <= r.hasta
+    ) x
+    UNION ALL
+    -- recupero: each payment of the campaign once the account is in P
+    SELECT pc.archivo, a.servicio, GREATEST(pc.fecha_pago, a.fa), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, pc.monto_cancelado
+    FROM aux.pago_campana pc
+    JOIN acc a ON a.archivo = pc.archivo AND a.cuenta = pc.cuenta
+    JOIN r ON r.archivo = pc.archivo
+    WHERE pc.fecha_pago <= r.hasta
+    UNION ALL
+    -- the built days themselves, so every day has a running value
+    SELECT r.archivo, s.servicio, g.day::date, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    FROM r
+    CROSS JOIN (VALUES ('MOVIL'), ('FIJA')) AS s(servicio)
+    CROSS JOIN LATERAL generate_series(r.desde, r.hasta, interval '1 day') AS g(day)
+), run AS (
+    SELECT d.archivo, d.servicio, d.day,
+           sum(d.cuentas) OVER w AS cuentas, sum(d.clientes) OVER w AS clientes,
+           sum(d.gestionables) OVER w AS gestionables, sum(d.deuda_asig) OVER w AS deuda_asig,
+           sum(d.gestionadas) OVER w AS gestionadas, sum(d.bot) OVER w AS bot, sum(d.call) OVER w AS call,
+           sum(d.cd) OVER w AS cd, sum(d.ci) OVER w AS ci, sum(d.pdp) OVER w AS pdp,
+           sum(d.pagadoras) OVER w AS pagadoras, sum(d.recupero) OVER w AS recupero
+    FROM (
+        SELECT archivo, servicio, day, sum(cuentas) AS cuentas, sum(clientes) AS clientes,
+               sum(gestionables) AS gestionables, sum(deuda_asig) AS deuda_asig, sum(gestionadas) AS gestionadas,
+               sum(bot) AS bot, sum(call) AS call, sum(cd) AS cd, sum(ci) AS ci, sum(pdp) AS pdp,
+               sum(pagadoras) AS pagadoras, sum(recupero) AS recupero
+        FROM ev
+        GROUP BY archivo, servicio, day
+    ) d
+    WINDOW w AS (PARTITION BY d.archivo, d.servicio ORDER BY d.day)
+), cs AS (
+    -- snapshot days (up to the last built day) holding an account of the campaign
+    SELECT r.archivo, sd.fecha_proceso AS s
+    FROM r
+    JOIN sd ON sd.fecha_proceso <= r.hasta
+    WHERE EXISTS (SELECT 1 FROM aux.asignacion_cuenta ac
+                  JOIN aux.deuda_snapshot d ON d.cod_cuenta = ac.cuenta AND d.fecha_proceso = sd.fecha_proceso
+                  WHERE ac.archivo = r.archivo)
+), gs AS (
+    -- S(a, D) for every built day
+    SELECT r.archivo, g.day::date AS day,
+           (SELECT max(cs.s) FROM cs WHERE cs.archivo = r.archivo AND cs.s <= g.day::date) AS s
+    FROM r
+    CROSS JOIN LATERAL generate_series(r.desde, r.hasta, interval '1 day') AS g(day)
+), t AS (
+    -- debt at each needed snapshot, by servicio and assignment day
+    SELECT a.archivo, a.servicio, d.fecha_proceso AS s, a.fa, sum(d.monto) AS monto
+    FROM aux.deuda_snapshot d
+    JOIN (SELECT DISTINCT archivo, s FROM gs WHERE s IS NOT NULL) n ON n.s = d.fecha_proceso
+    JOIN acc a ON a.archivo = n.archivo AND a.cuenta = d.cod_cuenta
+    GROUP BY a.archivo, a.servicio, d.fecha_proceso, a.fa
+), da AS (
+    SELECT gs.archivo, t.servicio, gs.day, sum(t.monto) AS deuda_act
+    FROM gs
+    JOIN t ON t.archivo = gs.archivo AND t.s = gs.s AND t.fa <= gs.day
+    GROUP BY gs.archivo, t.servicio, gs.day
+)
+SELECT run.day, run.archivo, r.cartera, run.servicio, run.cuentas, run.clientes, run.gestionables,
+       run.deuda_asig, COALESCE(da.deuda_act, 0), run.gestionadas, run.bot + run.call, run.bot, run.call,
+       run.cd, run.ci, run.gestionadas - run.cd - run.ci, run.cuentas - run.gestionadas, run.pdp,
+       run.pagadoras, run.recupero
+FROM run
+JOIN r ON r.archivo = run.archivo AND run.day BETWEEN r.desde AND r.hasta
+LEFT JOIN da ON da.archivo = run.archivo AND da.servicio = run.servicio AND da.day = run.day
+WHERE run.cuentas > 0

@@ -1,0 +1,4 @@
+-- mart.operation_queue_data slice: the days in $2, or everything when $1.
+-- $1 all (boolean), $2 days (date[])
+DELETE FROM mart.operation_queue_data
+WHERE $1::boolean OR fecha_foto = ANY ($2::date[])
