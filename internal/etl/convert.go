@@ -3,6 +3,7 @@ package etl
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -35,6 +36,9 @@ type ConvertOptions struct {
 type Converter struct {
 	t    *Table
 	opts ConvertOptions
+	// times holds the parsed instant of each timestamp column of the current row, so
+	// derivations, table rules and the watermark never parse it again.
+	times []time.Time
 	// seen holds the records already accepted for Distinct tables (small: ejecutivos).
 	seen map[string]struct{}
 	// Warnings collected while converting (lenient peso values), capped.
@@ -43,7 +47,7 @@ type Converter struct {
 
 // NewConverter prepares conversion for one table and run.
 func NewConverter(t *Table, opts ConvertOptions) *Converter {
-	c := &Converter{t: t, opts: opts}
+	c := &Converter{t: t, opts: opts, times: make([]time.Time, len(t.Columns))}
 	if t.Distinct {
 		c.seen = make(map[string]struct{})
 	}
@@ -80,9 +84,13 @@ func (c *Converter) Convert(rec *Record, row *Row, rej *Reject) Outcome {
 	// Parse every source column; the first invalid one rejects the row.
 	for i := range t.Columns {
 		col := &t.Columns[i]
-		v, null, err := c.convertValue(col, rec.Fields[i])
+		v, null, err := c.convertValue(i, col, rec.Fields[i])
 		if err != nil {
-			c.reject(rec, rej, col.Name, ReasonInvalidValue, err.Error())
+			reason := ReasonInvalidValue
+			if errors.Is(err, errNUL) {
+				reason = ReasonInvalidUTF8
+			}
+			c.reject(rec, rej, col.Name, reason, err.Error())
 			return Rejected
 		}
 		row.Values[i], row.Nulls[i] = v, null
@@ -96,8 +104,7 @@ func (c *Converter) Convert(rec *Record, row *Row, rej *Reject) Outcome {
 		}
 		switch d.Rule {
 		case DeriveLimaDate:
-			ts, _ := time.Parse(time.RFC3339Nano, row.Values[src])
-			row.Values[i] = LimaDate(ts).String()
+			row.Values[i] = LimaDate(c.times[src]).String()
 		case DerivePDPFlag:
 			row.Values[i] = strconv.FormatBool(isPDPFlag(row.Values[src]))
 		}
@@ -114,12 +121,12 @@ func (c *Converter) Convert(rec *Record, row *Row, rej *Reject) Outcome {
 			return Rejected
 		}
 	}
-	if reason, column, detail := tableRule(t, row); reason != "" {
+	if reason, column, detail := tableRule(t, row, c.times); reason != "" {
 		c.reject(rec, rej, column, reason, detail)
 		return Rejected
 	}
 	if inc := t.IncrementalIndex(); inc >= 0 {
-		row.Incr, _ = time.Parse(time.RFC3339Nano, row.Values[inc])
+		row.Incr = c.times[inc]
 		if !c.opts.Window.Contains(row.Incr) {
 			return Filtered
 		}
@@ -147,7 +154,8 @@ func RecordJSON(t *Table, fields []string) []byte {
 			b.WriteString("null")
 			continue
 		}
-		v, _ := json.Marshal(fields[i])
+		// jsonb refuses \u0000; json.Marshal already maps invalid UTF-8 to U+FFFD.
+		v, _ := json.Marshal(strings.ReplaceAll(fields[i], "\x00", "\uFFFD"))
 		b.Write(v)
 	}
 	b.WriteByte('}')
@@ -192,7 +200,7 @@ func filterColumn(t *Table, f Filter) string {
 }
 
 // tableRule checks the per-table rules of domain.md §1.
-func tableRule(t *Table, row *Row) (reason, column, detail string) {
+func tableRule(t *Table, row *Row, times []time.Time) (reason, column, detail string) {
 	switch t.Name {
 	case "calendario":
 		ap, ci := t.Index("fecha_apertura"), t.Index("fecha_cierre")
@@ -203,8 +211,7 @@ func tableRule(t *Table, row *Row) (reason, column, detail string) {
 		}
 	case "pagos":
 		fp, ce := t.Index("fecha_pago"), t.Index("creado_el")
-		created, _ := time.Parse(time.RFC3339Nano, row.Values[ce])
-		if cd := LimaDate(created).String(); row.Values[fp] > cd {
+		if cd := LimaDate(times[ce]).String(); row.Values[fp] > cd {
 			return ReasonFutureDate, "fecha_pago",
 				fmt.Sprintf("fecha_pago %s is after the Lima date of creado_el %s", row.Values[fp], cd)
 		}
@@ -221,7 +228,10 @@ func isPDPFlag(s string) bool {
 }
 
 // convertValue turns one field into its canonical text; ("", true, nil) is NULL.
-func (c *Converter) convertValue(col *Column, raw string) (string, bool, error) {
+func (c *Converter) convertValue(i int, col *Column, raw string) (string, bool, error) {
+	if strings.IndexByte(raw, 0) >= 0 {
+		return "", false, errNUL
+	}
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		switch {
@@ -250,8 +260,15 @@ func (c *Converter) convertValue(col *Column, raw string) (string, bool, error) 
 		v, err := canonicalDate(s)
 		return v, false, err
 	case TypeTimestamp:
-		v, err := CanonicalTimestamp(s)
-		return v, false, err
+		t, err := ParseTimestamp(s)
+		if err != nil {
+			return "", false, err
+		}
+		c.times[i] = t
+		if isCanonicalTimestamp(s) {
+			return s, false, nil
+		}
+		return FormatTimestamp(t), false, nil
 	case TypeInteger:
 		v, err := canonicalInteger(s, 31)
 		return v, false, err
@@ -355,15 +372,89 @@ var timestampLayouts = []string{
 	"2006-01-02T15:04:05.999999999",
 }
 
+// errNUL rejects a value holding a NUL byte: PostgreSQL text cannot store it.
+var errNUL = errors.New("value contains a NUL byte")
+
+// ParseTimestamp reads an RFC 3339 or `YYYY-MM-DD HH:MM:SS[.ffffff][ UTC]` timestamp.
+func ParseTimestamp(s string) (time.Time, error) {
+	if t, ok := parseCanonicalTimestamp(s); ok {
+		return t, nil
+	}
+	for _, layout := range timestampLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Round(time.Microsecond), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("value %q is not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS[.ffffff] UTC)", clip(s))
+}
+
+// isCanonicalTimestamp reports whether s is already in FormatTimestamp's form:
+// YYYY-MM-DDTHH:MM:SS[.f{1,6} without trailing zeros]Z.
+func isCanonicalTimestamp(s string) bool {
+	n := len(s)
+	if n < 20 || s[10] != 'T' || s[n-1] != 'Z' {
+		return false
+	}
+	if n == 20 {
+		return true
+	}
+	frac := s[19 : n-1]
+	return len(frac) >= 2 && len(frac) <= 7 && frac[0] == '.' && frac[len(frac)-1] != '0'
+}
+
+// parseCanonicalTimestamp is the fast path for the form pulso itself writes (and
+// BigQuery exports): fixed positions, digits only, no layout matching.
+func parseCanonicalTimestamp(s string) (time.Time, bool) {
+	if !isCanonicalTimestamp(s) || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) (int, bool) {
+		v := 0
+		for i := a; i < b; i++ {
+			d := s[i] - '0'
+			if d > 9 {
+				return 0, false
+			}
+			v = v*10 + int(d)
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	se, ok6 := num(17, 19)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59 {
+		return time.Time{}, false
+	}
+	ns := 0
+	if len(s) > 20 {
+		frac := s[20 : len(s)-1]
+		f, ok := num(20, len(s)-1)
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(frac); i < 9; i++ {
+			f *= 10
+		}
+		ns = f
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, se, ns, time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false // February 30th and the like
+	}
+	return t, true
+}
+
 // CanonicalTimestamp reads an RFC 3339 or `YYYY-MM-DD HH:MM:SS[.ffffff][ UTC]` timestamp
 // and writes it as RFC 3339 UTC with microseconds only when non-zero.
 func CanonicalTimestamp(s string) (string, error) {
-	for _, layout := range timestampLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return FormatTimestamp(t), nil
-		}
+	t, err := ParseTimestamp(s)
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("value %q is not a timestamp (RFC 3339 or YYYY-MM-DD HH:MM:SS[.ffffff] UTC)", clip(s))
+	return FormatTimestamp(t), nil
 }
 
 // FormatTimestamp is the canonical TIMESTAMP text: RFC 3339 UTC, Z, µs when non-zero.

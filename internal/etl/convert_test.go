@@ -202,3 +202,35 @@ func TestDistinctCollapsesIdenticalRows(t *testing.T) {
 		t.Fatalf("identical second = %v, want Filtered", o)
 	}
 }
+
+func TestParseTimestampFastPathAgreesWithLayouts(t *testing.T) {
+	for _, s := range []string{"2025-06-03T12:00:00Z", "2025-06-03T12:00:00.5Z", "2025-06-03T12:00:00.123456Z",
+		"2024-02-29T23:59:59Z", "2025-02-29T00:00:00Z", "2025-06-03T24:00:00Z", "2025-06-03T12:00:00.120Z"} {
+		fast, okFast := parseCanonicalTimestamp(s)
+		slow, errSlow := time.Parse(time.RFC3339Nano, s)
+		if okFast != (errSlow == nil) && okFast {
+			t.Errorf("%s: fast path accepts what RFC 3339 refuses", s)
+		}
+		if okFast && !fast.Equal(slow) {
+			t.Errorf("%s: fast %v, slow %v", s, fast, slow)
+		}
+	}
+	if isCanonicalTimestamp("2025-06-03T12:00:00.120Z") {
+		t.Error("a fraction with a trailing zero is not canonical")
+	}
+}
+
+func TestNULByteRejectedAsInvalidUTF8(t *testing.T) {
+	pagos, _ := MustRegistry().Table("pagos")
+	conv := NewConverter(pagos, ConvertOptions{})
+	rec := record(pagos, map[string]string{"nro_documento": "D\x001", "archivo": "P", "monto_cancelado": "1",
+		"fecha_pago": "2025-06-03", "creado_el": "2025-06-04T00:00:00Z"})
+	var row Row
+	var rej Reject
+	if o := conv.Convert(rec, &row, &rej); o != Rejected || rej.Reason != ReasonInvalidUTF8 || rej.Column != "nro_documento" {
+		t.Fatalf("outcome %v %+v", o, rej)
+	}
+	if strings.Contains(string(rej.Record), `\u0000`) {
+		t.Fatalf("record keeps a NUL jsonb refuses: %s", rej.Record)
+	}
+}

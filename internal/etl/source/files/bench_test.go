@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -203,3 +205,21 @@ func BenchmarkWriteCSV(b *testing.B) {
 }
 
 func gzipReader(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
+
+// BenchmarkParts measures listing a 200k-row landing file: one streamed sha256 pass.
+func BenchmarkParts(b *testing.B) {
+	data := benchFiles(b)[FormatCSV]
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "mibotair_gestiones.csv"), data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	s := New(dir, Options{})
+	tb := table(b, "mibotair_gestiones")
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := s.Parts(b.Context(), tb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchRows, "ns/row")
+}

@@ -2,12 +2,12 @@ package files
 
 import (
 	"bytes"
-	"encoding/binary"
-	"math/bits"
-	"slices"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,6 +23,10 @@ const (
 	extraFields = 64
 	// rawClip is how much of an oversized field Raw keeps.
 	rawClip = 64
+	// maxHeaderName bounds a header field.
+	maxHeaderName = 1024
+	// maxIgnored bounds a field that feeds no column (kept only for Raw).
+	maxIgnored = 4096
 )
 
 type span struct{ start, end int }
@@ -72,7 +76,7 @@ type CSVReader struct {
 	rb      []byte
 	spans   []span
 	nfields int
-	big     int // header position of the first oversized loaded field, or -1
+	big     int   // header position of the first oversized loaded field, or -1
 	clipped []int // positions of every oversized field (kept as a prefix, or whole in the fast path)
 	bigSize int64
 	recLine int64
@@ -80,6 +84,7 @@ type CSVReader struct {
 	fstart  int
 	flen    int64
 	fstore  bool
+	flimit  int64
 }
 
 // NewCSVReader reads a landing CSV from r; name is the path named in records and errors.
@@ -146,7 +151,7 @@ func (r *CSVReader) readHeader() error {
 		return in.structural(r.recLine, "", "header has %d fields, more than %d", r.nfields, maxHeaderFields)
 	}
 	if r.big >= 0 {
-		return in.structural(r.recLine, r.colName(r.big), "header field exceeds %d bytes", r.max)
+		return in.structural(r.recLine, r.colName(r.big), "header field exceeds %d bytes", r.limit(r.big))
 	}
 	r.header = make([]string, r.nfields)
 	r.colOf = make([]int, r.nfields)
@@ -156,7 +161,7 @@ func (r *CSVReader) readHeader() error {
 	for j, sp := range r.spans {
 		name := strings.TrimSpace(string(data[sp.start:sp.end]))
 		r.header[j] = name
-		key := strings.ToLower(name)
+		key := asciiLower(name)
 		if key != "" {
 			if seen[key] {
 				return &etl.StructuralError{File: in.name, Msg: fmt.Sprintf("table %s: duplicate column %q", r.t.Name, name)}
@@ -203,6 +208,23 @@ func unknownWarning(file string, names []string, total int) string {
 	return b.String()
 }
 
+// asciiLower lower-cases ASCII letters only: column names are ASCII, and matching
+// must not let a Unicode case folding (the Kelvin sign, say) name a column.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 // storeCap is how many fields of a record are kept.
 func (r *CSVReader) storeCap() int {
 	if r.header == nil {
@@ -219,9 +241,22 @@ func (r *CSVReader) colName(j int) string {
 	return "field " + strconv.Itoa(j+1)
 }
 
-// loaded reports whether a field position feeds a column.
+// loaded reports whether a field position feeds a column (every header field does).
 func (r *CSVReader) loaded(j int) bool {
 	return r.header == nil || (j < len(r.colOf) && r.colOf[j] >= 0)
+}
+
+// limit is how many bytes of a field position are kept: MaxFieldBytes for a loaded
+// field, less for a header name or an ignored field (kept only for Raw). A loaded
+// field over its limit is a fault (structural in the header); an ignored one is clipped.
+func (r *CSVReader) limit(j int) int {
+	switch {
+	case r.header == nil:
+		return min(r.max, maxHeaderName)
+	case r.loaded(j):
+		return r.max
+	}
+	return min(r.max, maxIgnored)
 }
 
 // scan reads the next non-blank record. The fields are data[span] for r.spans. data
@@ -303,9 +338,9 @@ func (r *CSVReader) split(line []byte) {
 	r.nfields = n + 1
 	r.big = -1
 	r.clipped = r.clipped[:0]
-	if len(line) > r.max {
+	if len(line) > min(r.max, maxHeaderName) {
 		for j, sp := range spans {
-			if sp.end-sp.start > r.max {
+			if sp.end-sp.start > r.limit(j) {
 				r.clipped = append(r.clipped, j)
 				if r.big < 0 && r.loaded(j) {
 					r.big, r.bigSize = j, int64(sp.end-sp.start)
@@ -331,6 +366,7 @@ record:
 	r.recLine = in.line
 	for {
 		r.fstart, r.flen, r.fstore, r.fquoted = len(r.rb), 0, r.nfields < r.storeCap(), false
+		r.flimit = int64(r.limit(r.nfields))
 		if in.r == in.w {
 			if err := in.more(); err != nil {
 				return nil, false, err
@@ -523,14 +559,14 @@ func (r *CSVReader) endUnquotedRecord() ([]byte, bool, error) {
 	return r.rb, true, nil
 }
 
-// add appends bytes to the field being scanned, keeping at most MaxFieldBytes of it
-// (and only a short prefix once it is over the limit).
+// add appends bytes to the field being scanned, keeping at most its limit (and only
+// a short prefix once it is over the limit).
 func (r *CSVReader) add(b []byte) {
 	r.flen += int64(len(b))
 	if !r.fstore {
 		return
 	}
-	if r.flen <= int64(r.max) {
+	if r.flen <= r.flimit {
 		r.rb = append(r.rb, b...)
 		return
 	}
@@ -546,7 +582,7 @@ func (r *CSVReader) endField() {
 	if r.fstore {
 		r.spans = append(r.spans, span{r.fstart, len(r.rb)})
 	}
-	if r.flen > int64(r.max) {
+	if r.flen > r.flimit {
 		if r.fstore {
 			r.clipped = append(r.clipped, r.nfields)
 		}
@@ -665,7 +701,7 @@ func (r *CSVReader) appendRawValue(b []byte, j int, v []byte) []byte {
 	}
 	if slices.Contains(r.clipped, j) {
 		v = v[:min(len(v), rawClip)]
-		return appendJSONString(b, string(v)+"… (truncated: larger than files.max_field_bytes)")
+		return appendJSONString(b, string(v)+"… (truncated)")
 	}
 	return appendJSONString(b, string(v))
 }

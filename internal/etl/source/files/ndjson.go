@@ -47,23 +47,29 @@ type pair struct {
 // form (domain.md §2): one JSON object per line, keys = column names.
 //
 // Semantics, all documented behaviour:
-//   - Keys match column names case-insensitively; a repeated key keeps its last value
-//     (as encoding/json does). Unknown keys are ignored with one warning per file.
+//   - Keys match column names case-insensitively (ASCII). Unknown keys are ignored
+//     with one warning per file. A loaded column's key repeated in one object (in any
+//     case) is an invalid_value row fault: the value is ambiguous.
 //   - A missing key or null is NULL (""); a string is its decoded text; a number is its
 //     literal text exactly as written ("12.50" stays "12.50", 1e3 stays "1e3"); true
 //     and false are "true" and "false".
 //   - A nested object or array as the value of a loaded column is an invalid_value row
 //     fault (its syntax is still checked, up to 256 levels deep).
-//   - A leading UTF-8 BOM is stripped. Blank lines (only spaces, tabs, CR) are skipped. Anything on a line that is not
-//     one JSON object (bad syntax, an object spanning lines, data after the object) is
+//   - A leading UTF-8 BOM is stripped. Blank lines (only spaces, tabs, CR) are
+//     skipped. Anything on a line that is not one JSON object (bad syntax, an object
+//     spanning lines, data after the object, a value nested deeper than 256 levels) is
 //     a structural error naming file and line: such a file is not NDJSON.
 //   - A string with invalid UTF-8 or a NUL (\u0000) in a loaded column is an
 //     invalid_utf8 row fault; unpaired surrogate escapes become U+FFFD, as in
 //     encoding/json. A value longer than MaxFieldBytes is field_too_large and is not
 //     kept in memory beyond the limit.
-//   - NDJSON has no header, and BigQuery omits nothing reliably enough to infer one, so
-//     there is no missing-required-column check: an absent required column is NULL in
-//     every row and the converter rejects the rows whose column is NOT NULL.
+//   - NDJSON has no header, so there is no missing-required-column check: a file
+//     cannot show that a column is absent rather than NULL in every row (an export
+//     may omit NULL keys). An absent column is NULL, and the converter rejects the
+//     rows where that column is NOT NULL (missing_value).
+//   - Memory is bounded per line whatever it holds: each loaded column keeps at most
+//     MaxFieldBytes; other values (kept only for Raw) at most 4 KiB each, and no more
+//     than the table's width plus 64 of them.
 //
 // Fields lifetime: as CSVReader (valid until the next Next with the same Record; the
 // strings themselves never alias a reader buffer and may be kept).
@@ -317,10 +323,16 @@ func (r *NDJSONReader) member() error {
 		return r.syntax(c, ok, "a value")
 	}
 	p.val.start = len(r.rb)
-	store := p.col >= 0 || r.npairs < len(r.t.Columns)+extraFields
+	dup := p.col >= 0 && r.vals[p.col] >= 0
+	// Memory stays bounded whatever the line: a loaded column's first value is kept
+	// (up to MaxFieldBytes); other keys only up to a count and size, for Raw.
+	store := (p.col >= 0 && !dup) || len(r.pairs) < len(r.t.Columns)+extraFields
 	limit := int64(r.max)
-	if !store {
+	switch {
+	case !store:
 		limit = 0
+	case p.col < 0 || dup:
+		limit = min(limit, maxIgnored)
 	}
 	r.begin(&r.rb, limit)
 	switch {
@@ -342,9 +354,7 @@ func (r *NDJSONReader) member() error {
 		err = r.literal("null")
 	case c == '{' || c == '[':
 		p.kind = kindNested
-		if store {
-			r.flimit = nestedClip
-		}
+		r.flimit = min(r.flimit, nestedClip)
 		err = r.nested()
 	default:
 		return r.syntax(c, ok, "a JSON value")
@@ -359,11 +369,16 @@ func (r *NDJSONReader) member() error {
 	if p.col < 0 {
 		r.noteUnknown(r.kb[p.key.start:p.key.end], keyClipped)
 	}
+	if dup && r.fault == nil {
+		r.fault = &etl.Fault{Reason: etl.ReasonInvalidValue, Column: r.t.Columns[p.col].Name,
+			Detail: fmt.Sprintf("key %q appears more than once", r.kb[p.key.start:p.key.end])}
+	}
 	if !store {
+		r.kb = r.kb[:p.key.start]
 		return nil
 	}
 	r.pairs = append(r.pairs, p)
-	if p.col >= 0 {
+	if p.col >= 0 && !dup {
 		r.vals[p.col] = len(r.pairs) - 1
 		if p.kind == kindNested || p.clipd {
 			r.check(&r.pairs[len(r.pairs)-1])
@@ -694,13 +709,6 @@ func numNext(st int, c byte) int {
 		return numEnd
 	}
 	return numBad
-}
-
-func clipText(b []byte) string {
-	if len(b) > rawClip {
-		return string(b[:rawClip]) + "…"
-	}
-	return string(b)
 }
 
 // literal reads true, false or null (kept as text inside a nested value).

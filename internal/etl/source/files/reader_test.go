@@ -127,42 +127,40 @@ func runReaderCases(t *testing.T, tb *etl.Table, cases []readerCase, read func(t
 
 func runReaderCase(t *testing.T, tb *etl.Table, name string, tc readerCase, read func(testing.TB, *etl.Table, string, Options) ([]got, []string, error)) {
 	t.Helper()
-	{
-		t.Run(name, func(t *testing.T) {
-			recs, warn, err := read(t, tb, tc.in, tc.opts)
-			if tc.err != "" {
-				if err == nil {
-					t.Fatalf("no error, want %q; records %v", tc.err, recs)
-				}
-				if err.Error() != tc.err {
-					t.Fatalf("error\n %q\nwant\n %q", err.Error(), tc.err)
-				}
-				if !errors.Is(err, etl.ErrStructural) {
-					t.Fatalf("error %v is not structural", err)
-				}
-				var se *etl.StructuralError
-				if !errors.As(err, &se) || se.Line != tc.errLine || se.Column != tc.errColumn {
-					t.Fatalf("StructuralError %+v, want line %d column %q", se, tc.errLine, tc.errColumn)
-				}
-			} else if err != nil {
-				t.Fatalf("unexpected error %v", err)
+	t.Run(name, func(t *testing.T) {
+		recs, warn, err := read(t, tb, tc.in, tc.opts)
+		if tc.err != "" {
+			if err == nil {
+				t.Fatalf("no error, want %q; records %v", tc.err, recs)
 			}
-			if tc.raw != "" {
-				if tc.rawAt >= len(recs) || recs[tc.rawAt].Raw != tc.raw {
-					t.Fatalf("raw of record %d:\n got %v\nwant %s", tc.rawAt, recs, tc.raw)
-				}
+			if err.Error() != tc.err {
+				t.Fatalf("error\n %q\nwant\n %q", err.Error(), tc.err)
 			}
-			for i := range recs {
-				recs[i].Raw = ""
+			if !errors.Is(err, etl.ErrStructural) {
+				t.Fatalf("error %v is not structural", err)
 			}
-			if len(recs) != len(tc.want) || (len(recs) > 0 && !reflect.DeepEqual(recs, tc.want)) {
-				t.Fatalf("records\n%v\nwant\n%v", recs, tc.want)
+			var se *etl.StructuralError
+			if !errors.As(err, &se) || se.Line != tc.errLine || se.Column != tc.errColumn {
+				t.Fatalf("StructuralError %+v, want line %d column %q", se, tc.errLine, tc.errColumn)
 			}
-			if !reflect.DeepEqual(warn, tc.warn) {
-				t.Fatalf("warnings %q, want %q", warn, tc.warn)
+		} else if err != nil {
+			t.Fatalf("unexpected error %v", err)
+		}
+		if tc.raw != "" {
+			if tc.rawAt >= len(recs) || recs[tc.rawAt].Raw != tc.raw {
+				t.Fatalf("raw of record %d:\n got %v\nwant %s", tc.rawAt, recs, tc.raw)
 			}
-		})
-	}
+		}
+		for i := range recs {
+			recs[i].Raw = ""
+		}
+		if len(recs) != len(tc.want) || (len(recs) > 0 && !reflect.DeepEqual(recs, tc.want)) {
+			t.Fatalf("records\n%v\nwant\n%v", recs, tc.want)
+		}
+		if !reflect.DeepEqual(warn, tc.warn) {
+			t.Fatalf("warnings %q, want %q", warn, tc.warn)
+		}
+	})
 }
 
 func TestCSVReader(t *testing.T) {
@@ -205,6 +203,12 @@ func TestCSVReader(t *testing.T) {
 			err: `file x.csv: table ejecutivos: empty file: a header row is required`},
 		{name: "duplicate header", in: "correo_name,nombre,document,id_cliente,Nombre\n",
 			err: `file x.csv: table ejecutivos: duplicate column "Nombre"`},
+		{name: "header name too long", in: "correo_name,nombre,document,id_cliente," + big + "\n",
+			err: `file x.csv:1: column "field 5": header field exceeds 1024 bytes`, errLine: 1, errColumn: "field 5"},
+		{name: "long ignored field clipped in Raw", in: "correo_name,nombre,document,id_cliente,zz\na@x,\"\xff\",1,145," + big + big + big + "\n",
+			want: []got{fault(2, etl.ReasonInvalidUTF8, "nombre")},
+			warn: []string{`file x.csv: unknown columns ignored: "zz"`},
+			raw:  `{"correo_name":"a@x","nombre":"` + "\ufffd" + `","document":"1","id_cliente":"145","zz":"` + big[:rawClip] + `… (truncated)"}`},
 		{name: "wrong field count", in: hdr + "a@x,Ana,1\nb@x,Bob,2,145,extra\nc@x,C,3,145\n",
 			want: []got{fault(2, etl.ReasonWrongFieldCount, ""), fault(3, etl.ReasonWrongFieldCount, ""), fields(4, "c@x", "C", "3", "145")},
 			raw:  `{"fields":["a@x","Ana","1"]}`},
@@ -223,7 +227,7 @@ func TestCSVReader(t *testing.T) {
 			want: []got{fault(2, etl.ReasonFieldTooLarge, "nombre"), fields(3, "b@x", "Bob", "2", "145")}},
 		{name: "field too large (quoted)", in: hdr + "a@x,\"" + big + "\",1,145\nb@x,Bob,2,145\n", opts: Options{MaxFieldBytes: 1024},
 			want: []got{fault(2, etl.ReasonFieldTooLarge, "nombre"), fields(3, "b@x", "Bob", "2", "145")},
-			raw:  `{"correo_name":"a@x","nombre":"` + big[:rawClip] + `… (truncated: larger than files.max_field_bytes)","document":"1","id_cliente":"145"}`},
+			raw:  `{"correo_name":"a@x","nombre":"` + big[:rawClip] + `… (truncated)","document":"1","id_cliente":"145"}`},
 		{name: "field at limit", in: hdr + "a@x," + big[:1024] + ",1,145\n", opts: Options{MaxFieldBytes: 1024},
 			want: []got{fields(2, "a@x", big[:1024], "1", "145")}},
 		{name: "unbalanced quote", in: hdr + "a@x,Ana,1,145\nb@x,\"Bob,2,145\nc@x,C,3,145\n",
@@ -344,6 +348,14 @@ func TestNDJSONReader(t *testing.T) {
 			raw:  `{"bot_management":"a` + "\ufffd" + `"}`},
 		{name: "field too large", opts: Options{MaxFieldBytes: 16}, in: `{"bot_management":"` + strings.Repeat("y", 40) + `"}` + "\n" + `{"peso_homologado":` + strings.Repeat("9", 40) + `}` + "\n" + `{"bot_management":"ok"}`,
 			want: []got{fault(1, etl.ReasonFieldTooLarge, "bot_management"), fault(2, etl.ReasonFieldTooLarge, "peso_homologado"), row(3, "ok")}},
+		{name: "duplicate key", in: `{"bot_management":"A","Bot_Management":"B"}` + "\n" + `{"bot_management":"ok","zz":1,"zz":2}`,
+			want: []got{fault(1, etl.ReasonInvalidValue, "bot_management"), row(2, "ok")},
+			warn: []string{`file x.ndjson: unknown columns ignored: "zz"`},
+			raw:  `{"bot_management":"A","Bot_Management":"B"}`},
+		{name: "deep nesting", in: `{"zz":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`,
+			err: `file x.ndjson:1: not NDJSON: a value nests deeper than 256 levels`, errLine: 1},
+		{name: "bad nested value", in: `{"zz":{"a":[1,}]}}`,
+			err: `file x.ndjson:1: not NDJSON: unexpected '}' in the JSON object, want a JSON value`, errLine: 1},
 		{name: "not an object", in: `{"bot_management":"A"}` + "\n" + `["A"]` + "\n",
 			want: []got{row(1, "A")},
 			err:  `file x.ndjson:2: not NDJSON: the line is not a JSON object`, errLine: 2},

@@ -205,16 +205,17 @@ func openFile(ctx context.Context, path string, size int64, t *etl.Table, opts O
 	if err != nil {
 		return nil, &etl.StructuralError{File: path, Msg: "cannot open", Err: err}
 	}
-	var src io.Reader = f
+	counted := &countingReader{r: f}
+	var src io.Reader = counted
 	if size >= 0 {
-		src = &sizeCheck{r: f, want: size}
+		src = &sizeCheck{r: counted, want: size}
 	}
 	closers := []io.Closer{f}
 	switch ext {
 	case ".csv":
 		r := newCSVReader(ctx, src, path, false, t, opts)
 		r.closers = closers
-		return r, nil
+		return progressReader{r, counted}, nil
 	case ".csv.gz":
 		zr, err := gzip.NewReader(src)
 		if err != nil {
@@ -225,13 +226,34 @@ func openFile(ctx context.Context, path string, size int64, t *etl.Table, opts O
 		// only repeat a decompression error Next already returned.
 		r := newCSVReader(ctx, zr, path, true, t, opts)
 		r.closers = closers
-		return r, nil
+		return progressReader{r, counted}, nil
 	default:
 		r := newNDJSONReader(ctx, src, path, t, opts)
 		r.closers = closers
-		return r, nil
+		return progressReader{r, counted}, nil
 	}
 }
+
+// countingReader counts the file bytes consumed (compressed bytes for .csv.gz), the
+// unit of the part sizes progress and ETA are measured against.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// progressReader adds etl.ByteCounter to a file's record reader.
+type progressReader struct {
+	etl.RecordReader
+	c *countingReader
+}
+
+func (p progressReader) BytesRead() int64 { return p.c.n }
 
 func closeAll(cs *[]io.Closer) error {
 	var errs []error

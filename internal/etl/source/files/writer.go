@@ -161,6 +161,10 @@ func (w *Writer) Write(values []string, nulls []bool) error {
 			}
 			b = appendCSVField(b, values[i])
 		}
+		if len(b) == 0 {
+			// A one-column NULL row: an empty line would be skipped on reading.
+			b = append(b, '"', '"')
+		}
 		b = append(b, '\n')
 	}
 	w.buf = b
@@ -194,8 +198,9 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// FileWriter writes <dir>/<table>.<ext> atomically: rows go to a temporary file in dir
-// that Close renames into place, so readers never see a half-written landing file.
+// FileWriter writes a landing file atomically: rows go to a temporary file (a dot
+// file, which Discover ignores) in the same directory, and Close renames it into
+// place, so readers never see a half-written landing file.
 type FileWriter struct {
 	*Writer
 	f    *os.File
@@ -209,8 +214,24 @@ func CreateFile(dir string, t *etl.Table, format Format) (*FileWriter, error) {
 	if !format.valid() {
 		return nil, fmt.Errorf("files: unknown format %d", uint8(format))
 	}
-	path := filepath.Join(dir, t.Name+"."+format.Ext())
-	f, err := os.CreateTemp(dir, "."+t.Name+"."+format.Ext()+".*.tmp")
+	return CreatePath(filepath.Join(dir, t.Name+"."+format.Ext()), t, format)
+}
+
+// CreatePath is CreateFile for any path, such as <dir>/<table>/<name>.<ext> when a
+// table's rows are split over several landing files. The path must end in the
+// format's extension, since readers are picked by extension; its directory must exist.
+func CreatePath(path string, t *etl.Table, format Format) (*FileWriter, error) {
+	if !format.valid() {
+		return nil, fmt.Errorf("files: unknown format %d", uint8(format))
+	}
+	if landingExt(path) != "."+format.Ext() {
+		return nil, fmt.Errorf("files: %s does not end in .%s", path, format.Ext())
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}

@@ -255,6 +255,33 @@ func TestCreateFile(t *testing.T) {
 			t.Fatalf("got %q", got)
 		}
 	})
+	t.Run("CreatePath", func(t *testing.T) {
+		dir := t.TempDir()
+		os.Mkdir(filepath.Join(dir, "pagos"), 0o755)
+		for _, name := range []string{"PAGOS_2025-06-03_1.csv", "PAGOS_2025-06-03_2.csv"} {
+			fw, err := CreatePath(filepath.Join(dir, "pagos", name), pg, FormatCSV)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fw.Write(row, nil); err != nil {
+				t.Fatal(err)
+			}
+			// Discover never lists the temporary file.
+			if got, _ := Discover(dir, pg); len(got) != 0 && filepath.Base(got[len(got)-1]) == name {
+				t.Fatalf("half-written file listed: %v", got)
+			}
+			if err := fw.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := Discover(dir, pg)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("Discover = %v, %v", got, err)
+		}
+		if _, err := CreatePath(filepath.Join(dir, "pagos", "x.ndjson"), pg, FormatCSV); err == nil {
+			t.Fatal("CreatePath accepted an extension that does not match the format")
+		}
+	})
 	t.Run("missing dir", func(t *testing.T) {
 		if _, err := CreateFile(filepath.Join(t.TempDir(), "nope"), pg, FormatCSV); err == nil {
 			t.Fatal("CreateFile in a missing directory succeeded")
