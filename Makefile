@@ -9,7 +9,7 @@ export PULSO_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?ss
 DEMO_DIR ?= /tmp/pulso-demo
 DEMO_DB ?= pulso_demo
 
-.PHONY: build test lint bench bench-load demo services clean
+.PHONY: build test lint bench bench-load bench-pipeline fuzz demo services clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/pulso
@@ -33,11 +33,22 @@ demo: build services
 	$(BIN) --database-url "postgres://postgres@127.0.0.1:5432/$(DEMO_DB)?sslmode=disable" --as-of 2025-07-15 \
 		load --source dir --dir $(DEMO_DIR)
 
-bench: bench-load
+bench: bench-load bench-pipeline
 
 # P1/P2/P3 of bars.md: pulso load vs psql \copy of the same 1M-row file, same run.
 bench-load: services
 	$(GO) test -tags bench -run TestBenchLoad -count=1 -timeout 60m -v ./cmd/pulso
+
+# P5/P3 of bars.md: an incremental run-pipeline over ~1% new rows vs the full first run
+# of the large synthetic set, same run.
+bench-pipeline: services
+	$(GO) test -tags bench -run TestBenchPipeline -count=1 -timeout 60m -v ./cmd/pulso
+
+# R10 of bars.md: every parser fuzzed for FUZZTIME each (no panic, no race).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME) ./internal/etl/source/files
+	$(GO) test -run '^$$' -fuzz '^FuzzReadNDJSON$$' -fuzztime $(FUZZTIME) ./internal/etl/source/files
 
 services:
 	@bash .ci/services.sh
