@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -440,6 +442,37 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 	for name, sum := range ref {
 		if strings.HasPrefix(name, "raw.") && got[name] != sum {
 			t.Errorf("%s after backfill differs from a plain run", name)
+		}
+	}
+}
+
+func TestPipelinePushesBatchMetrics(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var method, path, body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		method, path, body = r.Method, r.URL.Path, string(b)
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	url := migrated(t)
+	res := runBin(t, t.Context(), url, pipelineArgs(demoSet(t), "--pushgateway", srv.URL)...)
+	if res.code != exitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if method != http.MethodPut || path != "/metrics/job/pulso_run_pipeline" {
+		t.Fatalf("push went to %s %s", method, path)
+	}
+	// The push uses the protobuf exposition by default; the names travel as strings.
+	for _, name := range []string{"pulso_batch_exit_code", "pulso_batch_rows_total", "pulso_batch_duration_seconds",
+		"pulso_batch_last_success_timestamp_seconds", "mibotair_gestiones"} {
+		if !strings.Contains(body, name) {
+			t.Errorf("pushed metrics lack %s", name)
 		}
 	}
 }
