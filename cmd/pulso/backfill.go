@@ -91,7 +91,7 @@ campaigns meeting the range (unless --skip-transform).`,
 		Example: `  pulso backfill --from 2025-06-01 --to 2025-06-30 --source dir --dir /data/landing
   pulso backfill --from 2025-01-01 --to 2025-06-30 --tables pagos --chunk-days 14
   pulso backfill --resume 42`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.Validate(a.reg); err != nil {
 				return usageErr(err)

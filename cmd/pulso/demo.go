@@ -32,7 +32,7 @@ The same --seed and --as-of (default 2025-07-15) give byte-identical files.
 		Example: `  pulso demo --out /tmp/demo
   pulso demo --out /tmp/large --scale large --seed 7
   pulso --as-of 2025-07-15 demo --out /tmp/demo --load`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Out == "" {
 				return usageErr(fmt.Errorf("demo: --out DIR is required"))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/spf13/cobra"
+
 	"github.com/pulso-cobranzas/pulso/internal/etl"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
@@ -59,4 +61,21 @@ func onlyRejects(err error) bool {
 		return true
 	}
 	return errors.Is(err, etl.ErrRejectsAboveTolerance)
+}
+
+// noArgs and exactArgs are cobra's validators returning usage errors (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return usageErr(err)
+	}
+	return nil
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageErr(err)
+		}
+		return nil
+	}
 }

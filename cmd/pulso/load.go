@@ -33,7 +33,7 @@ incremental tables from their watermark minus the lookback, full tables replaced
 Unchanged landing files are skipped unless --full.`,
 		Example: `  pulso load --source dir --dir /tmp/demo
   pulso load --dir /tmp/demo --tables pagos,trandeuda --full`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := a.reg.Select(opts.Tables); err != nil {
 				return usageErr(err)

@@ -25,7 +25,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "List applied and pending migrations; a dirty state prints the recovery command",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withMigrator(cmd.Context(), false, func(ctx context.Context, m *postgres.Migrator) error {
 				st, err := m.Status(ctx)
@@ -41,7 +41,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 		&cobra.Command{
 			Use:   "up",
 			Short: "Apply every pending migration",
-			Args:  cobra.NoArgs,
+			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return a.withMigrator(cmd.Context(), true, func(ctx context.Context, m *postgres.Migrator) error {
 					if err := m.Up(ctx); err != nil {
@@ -58,7 +58,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 		&cobra.Command{
 			Use:   "down N",
 			Short: "Revert the last N migrations",
-			Args:  cobra.ExactArgs(1),
+			Args:  exactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				n, err := strconv.Atoi(args[0])
 				if err != nil || n < 1 {
@@ -72,7 +72,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 		&cobra.Command{
 			Use:   "force V",
 			Short: "Mark the schema as clean at version V after a failed migration was repaired by hand",
-			Args:  cobra.ExactArgs(1),
+			Args:  exactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				v, err := strconv.Atoi(args[0])
 				if err != nil || v < 0 {
@@ -86,7 +86,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the schema version",
-			Args:  cobra.NoArgs,
+			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return a.withMigrator(cmd.Context(), false, func(ctx context.Context, m *postgres.Migrator) error {
 					v, dirty, err := m.Version(ctx)

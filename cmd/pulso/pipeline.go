@@ -49,7 +49,7 @@ and writes nothing.`,
 		Example: `  pulso run-pipeline --source dir --dir /data/landing
   pulso run-pipeline --plan
   pulso run-pipeline --full-rebuild --metrics-file /var/lib/node_exporter/pulso.prom`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.Validate(); err != nil {
 				return usageErr(err)
