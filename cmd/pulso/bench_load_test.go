@@ -30,26 +30,8 @@ const benchTable = "mibotair_gestiones"
 
 func TestBenchLoad(t *testing.T) {
 	ctx := context.Background()
-	base := os.Getenv("PULSO_TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
+	bin, dbURL := benchSetup(t, "pulso_bench_load")
 	work := t.TempDir()
-	bin := filepath.Join(work, "pulso")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	dbName := fmt.Sprintf("pulso_bench_%d", os.Getpid())
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL unreachable (%v): start it with `make services`", err)
-	}
-	defer admin.Close(ctx)
-	mustExec(t, admin, "CREATE DATABASE "+dbName)
-	defer mustExec(t, admin, "DROP DATABASE "+dbName+" WITH (FORCE)")
-	dbURL := strings.Replace(base, "/postgres?", "/"+dbName+"?", 1)
-	runPulso(t, bin, dbURL, "migrate", "up")
-
 	reg := etl.MustRegistry()
 	tbl, _ := reg.Table(benchTable)
 	// PULSO_BENCH_DIR keeps the generated files between runs (they are deterministic).
@@ -68,14 +50,14 @@ func TestBenchLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close(ctx)
-	mustExec(t, db, "CREATE TABLE public.bench_ref (LIKE raw."+benchTable+" INCLUDING ALL)")
+	benchExec(t, db, "CREATE TABLE public.bench_ref (LIKE raw."+benchTable+" INCLUDING ALL)")
 	cols := strings.Join(tbl.ColumnNames()[:len(tbl.Columns)], ", ")
 	file1M := filepath.Join(dir1M, benchTable+".csv")
 
 	reset := func() {
-		mustExec(t, db, "TRUNCATE raw."+benchTable+", etl.landing_file, etl.watermark, etl.pending_change, etl.reject")
-		mustExec(t, db, "TRUNCATE public.bench_ref")
-		mustExec(t, db, "CHECKPOINT")
+		benchExec(t, db, "TRUNCATE raw."+benchTable+", etl.landing_file, etl.watermark, etl.pending_change, etl.reject")
+		benchExec(t, db, "TRUNCATE public.bench_ref")
+		benchExec(t, db, "CHECKPOINT")
 	}
 	psqlCopy := func() time.Duration {
 		t0 := time.Now()
@@ -96,12 +78,12 @@ func TestBenchLoad(t *testing.T) {
 	for i := 0; i < trials; i++ {
 		reset()
 		refs = append(refs, psqlCopy())
-		mustExec(t, db, "TRUNCATE public.bench_ref")
-		mustExec(t, db, "CHECKPOINT")
+		benchExec(t, db, "TRUNCATE public.bench_ref")
+		benchExec(t, db, "CHECKPOINT")
 		d, rss := runPulso(t, bin, dbURL, "--as-of", "2026-01-01", "load", "--source", "dir", "--dir", dir1M, "--tables", benchTable)
 		p1s = append(p1s, d)
 		rss1M = max(rss1M, rss)
-		mustExec(t, db, "CHECKPOINT")
+		benchExec(t, db, "CHECKPOINT")
 		d, _ = runPulso(t, bin, dbURL, "--as-of", "2026-01-01", "load", "--source", "dir", "--dir", dir1M, "--tables", benchTable, "--full")
 		p2s = append(p2s, d)
 	}
@@ -130,11 +112,38 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func mustExec(t *testing.T, c *pgx.Conn, sql string) {
+func benchExec(t *testing.T, c *pgx.Conn, sql string) {
 	t.Helper()
 	if _, err := c.Exec(context.Background(), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
+}
+
+// benchSetup builds the binary and creates a migrated database dropped at the end.
+func benchSetup(t *testing.T, name string) (bin, dbURL string) {
+	t.Helper()
+	ctx := context.Background()
+	base := os.Getenv("PULSO_TEST_DATABASE_URL")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	bin = filepath.Join(t.TempDir(), "pulso")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dbName := fmt.Sprintf("%s_%d", name, os.Getpid())
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("PostgreSQL unreachable (%v): start it with `make services`", err)
+	}
+	benchExec(t, admin, "CREATE DATABASE "+dbName)
+	t.Cleanup(func() {
+		benchExec(t, admin, "DROP DATABASE "+dbName+" WITH (FORCE)")
+		admin.Close(ctx)
+	})
+	dbURL = strings.Replace(base, "/postgres?", "/"+dbName+"?", 1)
+	runPulso(t, bin, dbURL, "migrate", "up")
+	return bin, dbURL
 }
 
 // runPulso runs the binary and returns its wall time and peak RSS in KiB.

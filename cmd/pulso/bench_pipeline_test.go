@@ -8,7 +8,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,38 +15,16 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 func TestBenchPipeline(t *testing.T) {
-	ctx := context.Background()
-	base := os.Getenv("PULSO_TEST_DATABASE_URL")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	work := t.TempDir()
-	bin := filepath.Join(work, "pulso")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	data := filepath.Join(work, "large")
+	bin, dbURL := benchSetup(t, "pulso_bench_pipe")
+	data := filepath.Join(t.TempDir(), "large")
 	t0 := time.Now()
 	if out, err := exec.Command(bin, "demo", "--scale", "large", "--out", data).CombinedOutput(); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	fmt.Printf("large synthetic set generated in %s\n", time.Since(t0).Round(time.Millisecond))
-
-	dbName := fmt.Sprintf("pulso_bench_pipe_%d", os.Getpid())
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("PostgreSQL unreachable (%v): start it with `make services`", err)
-	}
-	defer admin.Close(ctx)
-	mustExec(t, admin, "CREATE DATABASE "+dbName)
-	defer mustExec(t, admin, "DROP DATABASE "+dbName+" WITH (FORCE)")
-	dbURL := strings.Replace(base, "/postgres?", "/"+dbName+"?", 1)
-	runPulso(t, bin, dbURL, "migrate", "up")
 
 	args := []string{"--as-of", "2025-07-15", "run-pipeline", "--source", "dir", "--dir", data}
 	full, fullRSS := runPulso(t, bin, dbURL, args...)

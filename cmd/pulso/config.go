@@ -35,6 +35,10 @@ type Config struct {
 	Transform TransformConfig        `mapstructure:"transform"`
 	HTTP      HTTPConfig             `mapstructure:"http"`
 	Metrics   MetricsConfig          `mapstructure:"metrics"`
+	// StaleAfter marks a table stale when its last successful load is older (api.md §4).
+	StaleAfter time.Duration `mapstructure:"stale_after"`
+	// ScheduleInterval is the pipeline's schedule (cron 0 */3 * * *), for next_scheduled.
+	ScheduleInterval time.Duration `mapstructure:"schedule_interval"`
 }
 
 type DatabaseConfig struct {
@@ -60,12 +64,17 @@ type FilesConfig struct {
 }
 
 type BigQueryConfig struct {
-	Project            string `mapstructure:"project"`
-	Dataset            string `mapstructure:"dataset"`
-	UID                string `mapstructure:"uid"`
-	Location           string `mapstructure:"location"`
-	CredentialsFile    string `mapstructure:"credentials_file"`
-	MaximumBytesBilled int64  `mapstructure:"maximum_bytes_billed"`
+	Project            string        `mapstructure:"project"`
+	Dataset            string        `mapstructure:"dataset"`
+	UID                string        `mapstructure:"uid"`
+	Location           string        `mapstructure:"location"`
+	CredentialsFile    string        `mapstructure:"credentials_file"`
+	MaximumBytesBilled int64         `mapstructure:"maximum_bytes_billed"`
+	BillingProject     string        `mapstructure:"billing_project"`
+	StorageRead        bool          `mapstructure:"storage_read"`
+	QueryTimeout       time.Duration `mapstructure:"query_timeout"`
+	MaxRetries         int           `mapstructure:"max_retries"`
+	Endpoint           string        `mapstructure:"endpoint"`
 }
 
 type ETLConfig struct {
@@ -114,15 +123,25 @@ func defaults(reg *etl.Registry) map[string]any {
 		"bigquery.credentials_file": "",
 		// 100 GiB: a guard against a runaway query, far above any real window.
 		"bigquery.maximum_bytes_billed": int64(100 << 30),
-		"etl.reject_tolerance":          0.05,
-		"etl.max_shrink_ratio":          0.5,
-		"etl.ejecutivos_id_cliente":     145,
-		"etl.batch_rows":                50000,
-		"transform.holidays":            []string{},
-		"transform.pdp_recovery_days":   7,
-		"transform.max_pagos_doc_dia":   3,
-		"http.addr":                     ":8000",
-		"metrics.addr":                  ":9090",
+		// Jobs run (and bill) here; empty = bigquery.project.
+		"bigquery.billing_project": "",
+		// Read results through the Storage Read API (Arrow, several streams).
+		"bigquery.storage_read":  false,
+		"bigquery.query_timeout": "15m",
+		"bigquery.max_retries":   5,
+		// REST endpoint override: the emulator (unauthenticated unless credentials_file).
+		"bigquery.endpoint":           "",
+		"etl.reject_tolerance":        0.05,
+		"etl.max_shrink_ratio":        0.5,
+		"etl.ejecutivos_id_cliente":   145,
+		"etl.batch_rows":              50000,
+		"transform.holidays":          []string{},
+		"transform.pdp_recovery_days": 7,
+		"transform.max_pagos_doc_dia": 3,
+		"http.addr":                   ":8000",
+		"metrics.addr":                ":9090",
+		"stale_after":                 "6h",
+		"schedule_interval":           "3h",
 	}
 	for _, t := range reg.Tables() {
 		p := "tables." + t.Name + "."
@@ -331,6 +350,18 @@ func (c *Config) Validate() error {
 	}
 	if c.ETL.MaxShrinkRatio < 0 || c.ETL.MaxShrinkRatio > 1 {
 		errs = append(errs, fmt.Errorf("etl.max_shrink_ratio %v: want 0..1", c.ETL.MaxShrinkRatio))
+	}
+	if c.BigQuery.BillingProject != "" && !identifierRE.MatchString(c.BigQuery.BillingProject) {
+		errs = append(errs, fmt.Errorf("bigquery.billing_project %q: must match %s", c.BigQuery.BillingProject, identifierRE))
+	}
+	if c.BigQuery.QueryTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("bigquery.query_timeout %s: want > 0", c.BigQuery.QueryTimeout))
+	}
+	if c.BigQuery.MaxRetries < 0 {
+		errs = append(errs, fmt.Errorf("bigquery.max_retries %d: want ≥ 0", c.BigQuery.MaxRetries))
+	}
+	if c.BigQuery.MaximumBytesBilled < 0 {
+		errs = append(errs, fmt.Errorf("bigquery.maximum_bytes_billed %d: want ≥ 0 (0 = the project's default)", c.BigQuery.MaximumBytesBilled))
 	}
 	if c.ETL.BatchRows < 1 {
 		errs = append(errs, fmt.Errorf("etl.batch_rows %d: want ≥ 1", c.ETL.BatchRows))

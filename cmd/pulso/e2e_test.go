@@ -149,38 +149,13 @@ func TestSIGTERMStopsLoadWithExit130(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "voicebot_gestiones.csv"), b.String())
 
-	cmd := exec.Command(pulsoBin(t), "--log-format", "json", "--as-of", "2025-07-15", "load", "--dir", dir,
+	cmd, errb := startBin(t, url, []string{"PULSO_ETL_BATCH_ROWS=5000"}, "--as-of", "2025-07-15", "load", "--dir", dir,
 		"--tables", "voicebot_gestiones")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "PULSO_ETL_BATCH_ROWS=5000")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// Signal once the load is under way (its step row exists).
-	pool, err := postgres.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var n int
-		_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run_table WHERE status = 'running'`).Scan(&n)
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("load never started:\n%s", errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	pool := openPool(t, url)
+	waitFor(t, pool, `SELECT count(*) FROM etl.run_table WHERE status = 'running'`, 1)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitCancelled {
-		t.Fatalf("exit = %v, want 130\n%s", err, errb.String())
-	}
+	exitedWith(t, cmd, errb, exitCancelled)
 	var rows, running, cancelled int
 	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM raw.voicebot_gestiones`).Scan(&rows)
 	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run_table WHERE status = 'running'`).Scan(&running)

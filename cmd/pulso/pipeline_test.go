@@ -99,6 +99,74 @@ func checksums(t *testing.T, pool *pgxpool.Pool) map[string]string {
 	return out
 }
 
+// mustRun runs the binary and fails the test unless it exits 0.
+func mustRun(t *testing.T, url string, args ...string) result {
+	t.Helper()
+	res := runBin(t, t.Context(), url, args...)
+	if res.code != exitOK {
+		t.Fatalf("pulso %v: exit %d\n%s", args, res.code, res.stderr)
+	}
+	return res
+}
+
+// referenceChecksums runs one undisturbed pipeline on its own database.
+func referenceChecksums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	url := migrated(t)
+	mustRun(t, url, pipelineArgs(dir)...)
+	return checksums(t, openPool(t, url))
+}
+
+// sameChecksums reports every table (with the prefix) whose fingerprint differs.
+func sameChecksums(t *testing.T, want, got map[string]string, prefix, what string) {
+	t.Helper()
+	for name, sum := range want {
+		if strings.HasPrefix(name, prefix) && got[name] != sum {
+			t.Errorf("%s differs %s", name, what)
+		}
+	}
+}
+
+// startBin starts the binary in the background with extra environment.
+func startBin(t *testing.T, url string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(pulsoBin(t), args...)
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+url, "PULSO_LOG_FORMAT=json"), env...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &errb
+}
+
+// waitFor polls a count query until it reaches min (or 30 s pass).
+func waitFor(t *testing.T, pool *pgxpool.Pool, query string, min int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		_ = pool.QueryRow(t.Context(), query).Scan(&n)
+		if n >= min {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %q to reach %d", query, min)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// exitedWith fails unless the command ended with the code.
+func exitedWith(t *testing.T, cmd *exec.Cmd, stderr *bytes.Buffer, code int) {
+	t.Helper()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != code {
+		t.Fatalf("exit = %v, want %d\n%s", err, code, stderr.String())
+	}
+}
+
 func pipelineArgs(dir string, extra ...string) []string {
 	return append([]string{"--as-of", "2025-07-15", "run-pipeline", "--source", "dir", "--dir", dir}, extra...)
 }
@@ -114,40 +182,23 @@ func TestKill9ThenRerunEqualsUndisturbedRun(t *testing.T) {
 	t.Parallel()
 	dir := demoSet(t)
 	ctx := t.Context()
-
-	refURL := migrated(t)
-	if res := runBin(t, ctx, refURL, pipelineArgs(dir)...); res.code != exitOK {
-		t.Fatalf("reference run: exit %d\n%s", res.code, res.stderr)
-	}
-	ref := checksums(t, openPool(t, refURL))
+	ref := referenceChecksums(t, dir)
 
 	url := migrated(t)
 	// One undisturbed run takes a few seconds here; kill anywhere inside that span.
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	const trials = 10
 	for i := range trials {
-		cmd := exec.Command(pulsoBin(t), pipelineArgs(dir)...)
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "PULSO_LOG_FORMAT=json", "PULSO_ETL_BATCH_ROWS=2000")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, _ := startBin(t, url, []string{"PULSO_ETL_BATCH_ROWS=2000"}, pipelineArgs(dir)...)
 		delay := time.Duration(50+rng.IntN(2500)) * time.Millisecond
 		time.Sleep(delay)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		t.Logf("trial %d: killed after %s", i+1, delay)
 	}
-	res := runBin(t, ctx, url, pipelineArgs(dir)...)
-	if res.code != exitOK {
-		t.Fatalf("recovery run: exit %d\n%s", res.code, res.stderr)
-	}
+	mustRun(t, url, pipelineArgs(dir)...)
 	pool := openPool(t, url)
-	got := checksums(t, pool)
-	for name, sum := range ref {
-		if got[name] != sum {
-			t.Errorf("%s differs after kill -9 trials: %s vs undisturbed %s", name, got[name], sum)
-		}
-	}
+	sameChecksums(t, ref, checksums(t, pool), "", "after kill -9 trials and a normal run")
 	var running int
 	_ = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM etl.run WHERE status = 'running') +
 		(SELECT count(*) FROM etl.run_table WHERE status = 'running')`).Scan(&running)
@@ -248,53 +299,23 @@ func TestConnectionLossMidRunFailsCleanly(t *testing.T) {
 	dir := demoSet(t)
 	ctx := t.Context()
 	url := migrated(t)
-	refURL := migrated(t)
-	if res := runBin(t, ctx, refURL, pipelineArgs(dir)...); res.code != exitOK {
-		t.Fatalf("reference run: exit %d\n%s", res.code, res.stderr)
-	}
-	ref := checksums(t, openPool(t, refURL))
+	ref := referenceChecksums(t, dir)
 
 	p := newProxy(t, "127.0.0.1:5432")
 	proxied := strings.Replace(url, "127.0.0.1:5432", p.ln.Addr().String(), 1)
 	pool := openPool(t, url)
-	cmd := exec.Command(pulsoBin(t), pipelineArgs(dir)...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+proxied, "PULSO_LOG_FORMAT=json", "PULSO_ETL_BATCH_ROWS=2000")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, errb := startBin(t, proxied, []string{"PULSO_ETL_BATCH_ROWS=2000"}, pipelineArgs(dir)...)
 	// Cut once the big table is loading.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var n int
-		_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run_table WHERE step = 'trandeuda' AND status = 'running'`).Scan(&n)
-		if n > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, pool, `SELECT count(*) FROM etl.run_table WHERE step = 'trandeuda' AND status = 'running'`, 1)
 	p.cut()
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
-		t.Fatalf("exit = %v, want 1\n%s", err, errb.String())
-	}
+	exitedWith(t, cmd, errb, exitFailure)
 	var trandeuda int
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM raw.trandeuda`).Scan(&trandeuda)
 	if trandeuda != 0 {
 		t.Fatalf("%d trandeuda rows visible after the cut run", trandeuda)
 	}
-	res := runBin(t, ctx, url, pipelineArgs(dir)...)
-	if res.code != exitOK {
-		t.Fatalf("rerun: exit %d\n%s", res.code, res.stderr)
-	}
-	got := checksums(t, pool)
-	for name, sum := range ref {
-		if got[name] != sum {
-			t.Errorf("%s differs after the cut and rerun", name)
-		}
-	}
+	mustRun(t, url, pipelineArgs(dir)...)
+	sameChecksums(t, ref, checksums(t, pool), "", "after the cut and a rerun")
 }
 
 func TestPipelineFailedTableSkipsTransform(t *testing.T) {
@@ -356,9 +377,7 @@ func TestPipelinePlanWritesNothingAndAsOfGuard(t *testing.T) {
 	if runs != 0 {
 		t.Fatalf("--plan wrote %d runs", runs)
 	}
-	if res := runBin(t, ctx, url, pipelineArgs(dir)...); res.code != exitOK {
-		t.Fatalf("run: exit %d\n%s", res.code, res.stderr)
-	}
+	mustRun(t, url, pipelineArgs(dir)...)
 	// An as-of before the data's watermarks would read an inverted window.
 	res = runBin(t, ctx, url, "--as-of", "2025-06-10", "run-pipeline", "--dir", dir)
 	if res.code != exitUsage || !strings.Contains(res.stderr, "watermark") {
@@ -366,15 +385,8 @@ func TestPipelinePlanWritesNothingAndAsOfGuard(t *testing.T) {
 	}
 	// A second run with the same inputs changes no raw, aux or mart row.
 	before := checksums(t, pool)
-	if res := runBin(t, ctx, url, pipelineArgs(dir)...); res.code != exitOK {
-		t.Fatalf("rerun: exit %d\n%s", res.code, res.stderr)
-	}
-	after := checksums(t, pool)
-	for name, sum := range before {
-		if after[name] != sum {
-			t.Errorf("%s changed on a rerun with the same inputs", name)
-		}
-	}
+	mustRun(t, url, pipelineArgs(dir)...)
+	sameChecksums(t, before, checksums(t, pool), "", "on a rerun with the same inputs")
 }
 
 // Backfill: chunk ledger rows, an interrupt that prints the resume command, and a
@@ -384,40 +396,16 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 	ctx := t.Context()
 	dir := demoSet(t)
 	url := migrated(t)
-	refURL := migrated(t)
-	if res := runBin(t, ctx, refURL, pipelineArgs(dir)...); res.code != exitOK {
-		t.Fatalf("reference: exit %d\n%s", res.code, res.stderr)
-	}
-	ref := checksums(t, openPool(t, refURL))
+	ref := referenceChecksums(t, dir)
 
 	pool := openPool(t, url)
-	if res := runBin(t, ctx, url, "--as-of", "2025-07-15", "load", "--dir", dir,
-		"--tables", "calendario,homologacion_mibotair,homologacion_voicebot,ejecutivos"); res.code != exitOK {
-		t.Fatalf("dimensions: exit %d\n%s", res.code, res.stderr)
-	}
-	cmd := exec.Command(pulsoBin(t), "--as-of", "2025-07-15", "backfill", "--from", "2025-05-25", "--to", "2025-07-15",
+	mustRun(t, url, "--as-of", "2025-07-15", "load", "--dir", dir,
+		"--tables", "calendario,homologacion_mibotair,homologacion_voicebot,ejecutivos")
+	cmd, errb := startBin(t, url, nil, "--as-of", "2025-07-15", "backfill", "--from", "2025-05-25", "--to", "2025-07-15",
 		"--chunk-days", "4", "--dir", dir)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "PULSO_LOG_FORMAT=json")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var n int
-		_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run_table WHERE chunk_from IS NOT NULL AND status = 'success'`).Scan(&n)
-		if n >= 7 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, pool, `SELECT count(*) FROM etl.run_table WHERE chunk_from IS NOT NULL AND status = 'success'`, 7)
 	_ = cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitCancelled {
-		t.Fatalf("interrupted backfill: %v, want exit 130\n%s", err, errb.String())
-	}
+	exitedWith(t, cmd, errb, exitCancelled)
 	var runID int64
 	_ = pool.QueryRow(ctx, `SELECT run_id FROM etl.run WHERE command = 'backfill'`).Scan(&runID)
 	wantHint := fmt.Sprintf("pulso backfill --resume %d", runID)
@@ -427,10 +415,7 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 	var doneBefore int
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run_table WHERE run_id = $1 AND status = 'success'`, runID).Scan(&doneBefore)
 
-	res := runBin(t, ctx, url, "--as-of", "2025-07-15", "backfill", "--resume", fmt.Sprint(runID), "--dir", dir)
-	if res.code != exitOK {
-		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
-	}
+	mustRun(t, url, "--as-of", "2025-07-15", "backfill", "--resume", fmt.Sprint(runID), "--dir", dir)
 	var chunks, resumed int
 	_ = pool.QueryRow(ctx, `SELECT count(DISTINCT (step, chunk_from)) FROM etl.run_table WHERE chunk_from IS NOT NULL AND status = 'success'`).Scan(&chunks)
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run_table WHERE run_id > $1 AND chunk_from IS NOT NULL`, runID).Scan(&resumed)
@@ -438,12 +423,7 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 	if chunks != 65 || resumed != 65-doneBefore {
 		t.Fatalf("%d distinct successful chunks (want 65); the resume ran %d (want %d)", chunks, resumed, 65-doneBefore)
 	}
-	got := checksums(t, pool)
-	for name, sum := range ref {
-		if strings.HasPrefix(name, "raw.") && got[name] != sum {
-			t.Errorf("%s after backfill differs from a plain run", name)
-		}
-	}
+	sameChecksums(t, ref, checksums(t, pool), "raw.", "after backfill from a plain run")
 }
 
 func TestPipelinePushesBatchMetrics(t *testing.T) {

@@ -36,15 +36,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{reg: etl.MustRegistry(), stdout: stdout, stderr: stderr}
 	root := newRootCmd(a)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	code := exitCode(ctx, err)
 	switch {
 	case code == exitCancelled:
 		// Every interrupted step says "context canceled"; one line is enough.
 		fmt.Fprintln(stderr, "pulso: cancelled; nothing half-written was committed")
 	case err != nil:
-		if code == exitUsage && !isConfigError(err) {
-			fmt.Fprintln(stderr, root.UsageString())
+		if code == exitUsage && !isConfigError(err) && cmd != nil {
+			fmt.Fprintln(stderr, cmd.UsageString())
 		}
 		fmt.Fprintln(stderr, "pulso:", err)
 	}
@@ -86,6 +86,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newPruneCmd(a, nil),
 		newPipelineCmd(a, nil),
 		newBackfillCmd(a, nil),
+		newExtractCmd(a, nil),
 	)
 	return root
 }

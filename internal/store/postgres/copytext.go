@@ -16,7 +16,6 @@ type copyStream struct {
 	pw   *io.PipeWriter
 	w    *bufio.Writer
 	done chan copyResult
-	rows int64
 }
 
 type copyResult struct {

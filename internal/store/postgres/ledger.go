@@ -53,7 +53,7 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, status string, exitC
 		errText = runErr.Error()
 	}
 	_, err := s.pool.Exec(context.WithoutCancel(ctx), `
-		UPDATE etl.run SET status = $2, exit_code = $3, error = $4, finished_at = now()
+		UPDATE etl.run SET status = $2, exit_code = $3, error = $4, finished_at = clock_timestamp()
 		WHERE run_id = $1`, runID, status, exitCode, errText)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", runID, err)
@@ -70,13 +70,13 @@ func (s *Store) MarkAbandoned(ctx context.Context) (int64, error) {
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if _, err := tx.Exec(ctx, `
-		UPDATE etl.run_table SET status = 'abandoned', finished_at = now(),
+		UPDATE etl.run_table SET status = 'abandoned', finished_at = clock_timestamp(),
 		       error = COALESCE(error, 'process ended without finishing the step')
 		WHERE status = 'running'`); err != nil {
 		return 0, fmt.Errorf("mark abandoned steps: %w", err)
 	}
 	tag, err := tx.Exec(ctx, `
-		UPDATE etl.run SET status = 'abandoned', finished_at = now(),
+		UPDATE etl.run SET status = 'abandoned', finished_at = clock_timestamp(),
 		       error = COALESCE(error, 'process ended without finishing the run')
 		WHERE status = 'running'`)
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Store) startStep(ctx context.Context, st etl.Step, status, stepErr stri
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO etl.run_table (run_id, step, status, chunk_from, chunk_to, window_from, window_to, hwm_before, error,
 		                           finished_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $3 = 'running' THEN NULL ELSE now() END)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $3 = 'running' THEN NULL ELSE clock_timestamp() END)
 		RETURNING id`,
 		st.RunID, st.Table.Name, status, dateArg(st.ChunkFrom), dateArg(st.ChunkTo),
 		timeArg(st.Window.From), timeArg(st.Window.To), timeArg(st.HWMBefore), nullString(stepErr)).Scan(&id)
@@ -111,7 +111,7 @@ func (s *Store) SkipStep(ctx context.Context, st etl.Step, reason string) error 
 // failStep records a step's failure after its transaction rolled back.
 func (s *Store) failStep(ctx context.Context, id int64, status string, cause error) {
 	_, err := s.pool.Exec(context.WithoutCancel(ctx), `
-		UPDATE etl.run_table SET status = $2, error = $3, finished_at = now() WHERE id = $1`,
+		UPDATE etl.run_table SET status = $2, error = $3, finished_at = clock_timestamp() WHERE id = $1`,
 		id, status, cause.Error())
 	if err != nil {
 		s.log.Error("ledger: cannot record failed step", "step_id", id, "error", err)
@@ -125,11 +125,13 @@ func (s *Store) deleteStep(ctx context.Context, id int64) {
 	}
 }
 
-// LastSuccess returns, per step name, when its last successful step finished.
+// LastSuccess returns, per step name, when its last successful step finished. A dir
+// source skipping unchanged files checked the table and found it current: that counts.
 func (s *Store) LastSuccess(ctx context.Context, steps []string) (map[string]time.Time, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT step, max(finished_at) FROM etl.run_table
-		WHERE status = 'success' AND step = ANY($1) GROUP BY step`, steps)
+		WHERE (status = 'success' OR (status = 'skipped' AND error = 'unchanged_files')) AND step = ANY($1)
+		GROUP BY step`, steps)
 	if err != nil {
 		return nil, fmt.Errorf("last successes: %w", err)
 	}

@@ -321,7 +321,7 @@ func (w *stepWriter) Commit(ctx context.Context, c etl.ReadCounts) (res etl.Step
 		}
 	}
 	if _, err := tx.Exec(ctx, `
-		UPDATE etl.run_table SET status = 'success', finished_at = now(),
+		UPDATE etl.run_table SET status = 'success', finished_at = clock_timestamp(),
 		       rows_read = $2, rows_filtered = $3, rows_rejected = $4, rows_loaded = $5,
 		       rows_inserted = $6, rows_updated = $7, rows_unchanged = $8, rows_deleted = $9, hwm_after = $10
 		WHERE id = $1`, w.stepID, res.Read, res.Filtered, res.Rejected, res.Loaded,

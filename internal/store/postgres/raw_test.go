@@ -55,12 +55,6 @@ func (e *loadEnv) write(name, content string) string {
 	return p
 }
 
-func (e *loadEnv) remove(name string) {
-	if err := os.Remove(filepath.Join(e.dir, name)); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
 type loadCase struct {
 	full, force bool
 	// strict applies the default 5% reject tolerance; tiny fixtures otherwise trip it.
