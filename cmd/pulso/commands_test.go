@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -126,5 +128,33 @@ func TestDemoArgv(t *testing.T) {
 		if code := parse(t, hook, argv...); code != exitUsage {
 			t.Errorf("%v: exit %d, want 2", argv, code)
 		}
+	}
+}
+
+// checkArgv runs one command from argv to its options through its runF hook: the
+// options it would run with, or the error it refuses with.
+func checkArgv[T any](t *testing.T, args []string, want T, wantErr string,
+	newCmd func(*app, func(context.Context, *T) error) *cobra.Command) {
+	t.Helper()
+	var got *T
+	cmd := newCmd(&app{reg: etl.MustRegistry()}, func(_ context.Context, o *T) error {
+		got = o
+		return nil
+	})
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.Execute()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, want) {
+		t.Fatalf("options = %+v, want %+v", *got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulso-cobranzas/pulso/internal/etl"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
 
@@ -54,27 +52,7 @@ func TestPruneArgs(t *testing.T) {
 		{args: []string{"--older-than", "90d", "extra"}, wantErr: "unknown command"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var got *pruneOptions
-			cmd := newPruneCmd(&app{reg: etl.MustRegistry()}, func(_ context.Context, o *pruneOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Fatalf("options = %+v, want %+v", *got, tc.want)
-			}
+			checkArgv(t, tc.args, tc.want, tc.wantErr, newPruneCmd)
 		})
 	}
 }

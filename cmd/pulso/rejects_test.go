@@ -2,13 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
 
 func TestRejectsArgs(t *testing.T) {
@@ -31,27 +28,7 @@ func TestRejectsArgs(t *testing.T) {
 		{args: []string{"--output", "csv"}, wantErr: `--output "csv"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var got *rejectsOptions
-			cmd := newRejectsCmd(&app{reg: etl.MustRegistry()}, func(_ context.Context, o *rejectsOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Fatalf("options = %+v, want %+v", *got, tc.want)
-			}
+			checkArgv(t, tc.args, tc.want, tc.wantErr, newRejectsCmd)
 		})
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/pulso-cobranzas/pulso/internal/etl"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres/pgtest"
 )
@@ -103,27 +102,7 @@ func TestStatusArgs(t *testing.T) {
 		{args: []string{"extra"}, wantErr: "unknown command"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var got *statusOptions
-			cmd := newStatusCmd(&app{reg: etl.MustRegistry()}, func(_ context.Context, o *statusOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(*got, tc.want) {
-				t.Fatalf("options = %+v, want %+v", *got, tc.want)
-			}
+			checkArgv(t, tc.args, tc.want, tc.wantErr, newStatusCmd)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"reflect"
 	"strings"
@@ -34,28 +33,7 @@ func TestWatermarkResetArgs(t *testing.T) {
 		{args: []string{}, wantErr: "missing subcommand"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var got *watermarkResetOptions
-			cmd := newWatermarkCmd(&app{reg: etl.MustRegistry()}, func(_ context.Context, o *watermarkResetOptions) error {
-				got = o
-				return nil
-			})
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(&bytes.Buffer{})
-			cmd.SetErr(&bytes.Buffer{})
-			err := cmd.Execute()
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Table != tc.want.Table || !reflect.DeepEqual(got.Args, tc.want.Args) ||
-				(got.To == nil) != (tc.want.To == nil) || (got.To != nil && !got.To.Equal(*tc.want.To)) {
-				t.Fatalf("options = %+v, want %+v", *got, tc.want)
-			}
+			checkArgv(t, tc.args, tc.want, tc.wantErr, newWatermarkCmd)
 		})
 	}
 }
