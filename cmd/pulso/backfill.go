@@ -114,14 +114,16 @@ campaigns meeting the range (unless --skip-transform).`,
 }
 
 func (a *app) runBackfill(ctx context.Context, opts *backfillOptions) (err error) {
-	src, err := a.source()
+	src, err := a.source(ctx, "backfill")
 	if err != nil {
 		return err
 	}
+	defer closeSource(src)
 	s, err := a.beginSession(ctx, "backfill", opts.Args)
 	if err != nil {
 		return err
 	}
+	labelRun(src, "backfill", s.runID)
 	defer func() {
 		if ctx.Err() != nil {
 			resumeID := s.runID

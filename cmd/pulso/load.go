@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
+	"github.com/pulso-cobranzas/pulso/internal/etl/source/bigquery"
 	"github.com/pulso-cobranzas/pulso/internal/etl/source/files"
 )
 
@@ -52,16 +54,33 @@ Unchanged landing files are skipped unless --full.`,
 	return cmd
 }
 
-// source builds the configured row source.
-func (a *app) source() (etl.Source, error) {
+// source builds the configured row source. Close it with closeSource.
+func (a *app) source(ctx context.Context, command string) (etl.Source, error) {
 	switch a.cfg.Source.Kind {
 	case "dir":
 		if a.cfg.Source.Dir == "" {
 			return nil, fmt.Errorf("%w: --source dir needs --dir (or source.dir)", errConfig)
 		}
 		return files.New(a.cfg.Source.Dir, files.Options{MaxFieldBytes: a.cfg.Files.MaxFieldBytes}), nil
+	case "bigquery":
+		// The run id label follows once the session has one (labelRun).
+		return a.bigQuerySource(ctx, command, "")
 	}
-	return nil, fmt.Errorf("%w: source %q is not available in this build yet", errConfig, a.cfg.Source.Kind)
+	return nil, fmt.Errorf("%w: unknown source %q", errConfig, a.cfg.Source.Kind)
+}
+
+// labelRun tags a BigQuery source's jobs with the run that issues them.
+func labelRun(src etl.Source, command string, runID int64) {
+	if bs, ok := src.(*bigquery.Source); ok {
+		_ = bs.SetRun(command, strconv.FormatInt(runID, 10))
+	}
+}
+
+// closeSource releases what a source holds (the BigQuery client's connections).
+func closeSource(src etl.Source) {
+	if c, ok := src.(io.Closer); ok {
+		_ = c.Close()
+	}
 }
 
 func (a *app) loadOptions(runID int64, start time.Time) (etl.LoadOptions, error) {
@@ -98,16 +117,18 @@ func parseInstant(s string) (time.Time, error) {
 }
 
 func (a *app) runLoad(ctx context.Context, opts *loadOptions) (err error) {
-	src, err := a.source()
+	src, err := a.source(ctx, "load")
 	if err != nil {
 		return err
 	}
+	defer closeSource(src)
 	tables, _ := a.reg.Select(opts.Tables)
 	s, err := a.beginSession(ctx, "load", opts.Args)
 	if err != nil {
 		return err
 	}
 	defer func() { s.finish(ctx, err) }()
+	labelRun(src, "load", s.runID)
 	lo, err := a.loadOptions(s.runID, s.start)
 	if err != nil {
 		return err

@@ -79,9 +79,10 @@ and writes nothing.`,
 func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) (err error) {
 	var src etl.Source
 	if !opts.SkipRaw {
-		if src, err = a.source(); err != nil {
+		if src, err = a.source(ctx, "run-pipeline"); err != nil {
 			return err
 		}
+		defer closeSource(src)
 	}
 	if opts.Plan {
 		return a.printPlan(ctx, src, opts)
@@ -97,6 +98,7 @@ func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) (err error
 		s.finish(ctx, err)
 		a.writeBatchMetrics(ctx, opts, results, tr, exitCode(ctx, err))
 	}()
+	labelRun(src, "run-pipeline", s.runID)
 	if !opts.FullRebuild {
 		if err := a.refuseBackwardsAsOf(ctx, s, tables); err != nil {
 			return err
