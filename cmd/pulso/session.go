@@ -37,13 +37,19 @@ func (a *app) beginSession(ctx context.Context, command string, args []string) (
 		s.pool.Close()
 		return nil, err
 	}
-	s.lock, err = postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Wait: a.wait, Owner: "pulso " + command})
+	s.store = postgres.NewStore(s.pool, a.log, postgres.StoreOptions{
+		BatchRows: a.cfg.ETL.BatchRows, MaxShrinkRatio: a.cfg.ETL.MaxShrinkRatio})
+	// The run id is drawn first so a refused command can name it as the holder.
+	if s.runID, err = s.store.ReserveRunID(ctx); err != nil {
+		s.pool.Close()
+		return nil, err
+	}
+	s.lock, err = postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Wait: a.wait,
+		Owner: fmt.Sprintf("pulso run %d %s", s.runID, command)})
 	if err != nil {
 		s.pool.Close()
 		return nil, err
 	}
-	s.store = postgres.NewStore(s.pool, a.log, postgres.StoreOptions{
-		BatchRows: a.cfg.ETL.BatchRows, MaxShrinkRatio: a.cfg.ETL.MaxShrinkRatio})
 	if n, err := s.store.MarkAbandoned(ctx); err != nil {
 		s.close(ctx)
 		return nil, err
@@ -54,12 +60,9 @@ func (a *app) beginSession(ctx context.Context, command string, args []string) (
 	if a.cfg.AsOf != "" {
 		asOf = a.today(s.start)
 	}
-	if s.runID, err = s.store.StartRun(ctx, command, args, asOf); err != nil {
+	if _, err = s.store.StartReservedRun(ctx, s.runID, command, args, asOf); err != nil {
 		s.close(ctx)
 		return nil, err
-	}
-	if err := s.lock.SetHolder(ctx, fmt.Sprintf("pulso run %d %s", s.runID, command)); err != nil {
-		a.log.Warn("cannot label the lock holder", "error", err)
 	}
 	a.log = a.log.With("run_id", s.runID)
 	return s, nil

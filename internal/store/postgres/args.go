@@ -28,3 +28,10 @@ func nullString(s string) any {
 	}
 	return s
 }
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}

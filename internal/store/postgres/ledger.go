@@ -22,9 +22,25 @@ const (
 	StatusAbandoned = "abandoned"
 )
 
+// ReserveRunID draws the next run id before the lock is taken, so the lock's holder
+// name can carry it from the first instant (a refused run's id is simply never used).
+func (s *Store) ReserveRunID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('etl.run', 'run_id'))`).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("reserve run id: %w", err)
+	}
+	return id, nil
+}
+
 // StartRun records a run as running and returns its id. Call it with the pipeline lock
 // held, after MarkAbandoned.
 func (s *Store) StartRun(ctx context.Context, command string, args []string, asOf etl.Date) (int64, error) {
+	return s.StartReservedRun(ctx, 0, command, args, asOf)
+}
+
+// StartReservedRun is StartRun with an id from ReserveRunID (0 draws a new one).
+func (s *Store) StartReservedRun(ctx context.Context, id int64, command string, args []string, asOf etl.Date) (int64, error) {
 	argsJSON, err := json.Marshal(args)
 	if err != nil {
 		return 0, err
@@ -34,11 +50,12 @@ func (s *Store) StartRun(ctx context.Context, command string, args []string, asO
 	if !asOf.IsZero() {
 		asOfArg = asOf.String()
 	}
-	var id int64
 	err = s.pool.QueryRow(ctx, `
-		INSERT INTO etl.run (command, args, as_of, status, host, pid)
-		VALUES ($1, $2, $3, 'running', $4, $5) RETURNING run_id`,
-		command, argsJSON, asOfArg, host, os.Getpid()).Scan(&id)
+		INSERT INTO etl.run (run_id, command, args, as_of, status, host, pid)
+		OVERRIDING SYSTEM VALUE
+		VALUES (COALESCE($1, nextval(pg_get_serial_sequence('etl.run', 'run_id'))), $2, $3, $4, 'running', $5, $6)
+		RETURNING run_id`,
+		nullInt(id), command, argsJSON, asOfArg, host, os.Getpid()).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("start run: %w", err)
 	}
