@@ -10,7 +10,7 @@ DEMO_DIR ?= /tmp/pulso-demo
 DEMO_DB ?= pulso_demo
 DEMO_URL := postgres://postgres@127.0.0.1:5432/$(DEMO_DB)?sslmode=disable
 
-.PHONY: build test lint bench bench-load bench-pipeline fuzz demo services bqemulator clean
+.PHONY: build test lint bench bench-load bench-pipeline bench-transform fuzz demo services bqemulator clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/pulso
@@ -34,7 +34,7 @@ demo: build services
 	$(BIN) --database-url "$(DEMO_URL)" --as-of 2025-07-15 run-pipeline --source dir --dir $(DEMO_DIR)
 	$(BIN) --database-url "$(DEMO_URL)" --as-of 2025-07-15 status
 
-bench: bench-load bench-pipeline
+bench: bench-load bench-transform bench-pipeline
 
 # P1/P2/P3 of bars.md: pulso load vs psql \copy of the same 1M-row file, same run.
 bench-load: services
@@ -61,3 +61,8 @@ services:
 
 clean:
 	rm -rf bin
+
+# P4 of bars.md: full transform of `pulso demo --scale large` against one GROUP BY pass
+# over each raw table (same run), and an incremental transform after ~1% new rows.
+bench-transform: services
+	$(GO) test -tags bench -run TestBenchTransform -count=1 -timeout 60m -v ./internal/store/postgres

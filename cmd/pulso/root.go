@@ -78,6 +78,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newVersionCmd(a),
 		newConfigCmd(a),
 		newLoadCmd(a, nil),
+		newTransformCmd(a, nil),
 		newMigrateCmd(a),
 		newDemoCmd(a, nil),
 		newStatusCmd(a, nil),

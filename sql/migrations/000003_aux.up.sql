@@ -35,17 +35,18 @@ CREATE TABLE aux.campana (
 );
 
 -- 4.2 Debt per account and snapshot day: sum over its distinct documents that day.
+-- The key (cod_cuenta, fecha_proceso) is indexed day first: a snapshot day is the
+-- slice the transform replaces and the unit S(a, D) reads, rows are written in that
+-- order (appends to the index instead of ~2.5M random inserts), and point lookups by
+-- (account, day) use both columns anyway. No second index.
 CREATE TABLE aux.deuda_snapshot (
     cod_cuenta    TEXT          NOT NULL,
     fecha_proceso DATE          NOT NULL,
     monto         NUMERIC(15,2) NOT NULL,
     n_documentos  INTEGER       NOT NULL,
-    CONSTRAINT deuda_snapshot_pkey PRIMARY KEY (cod_cuenta, fecha_proceso),
+    CONSTRAINT deuda_snapshot_pkey PRIMARY KEY (fecha_proceso, cod_cuenta),
     CONSTRAINT deuda_snapshot_n_documentos_check CHECK (n_documentos > 0)
 );
-
--- Day slices and S(a, D) (greatest snapshot day ≤ D).
-CREATE INDEX deuda_snapshot_fecha_idx ON aux.deuda_snapshot (fecha_proceso);
 
 -- 4.3 One row per (campaign, account); archivo is the calendario archivo.
 CREATE TABLE aux.asignacion_cuenta (
@@ -141,8 +142,9 @@ CREATE TABLE aux.gestion_cuenta (
     CONSTRAINT gestion_cuenta_canal_check CHECK (canal IN ('VOICEBOT', 'CALL_CENTER'))
 );
 
--- Dashboard per campaign (rows of a with fecha ≤ D) and gestiones day slices.
-CREATE INDEX gestion_cuenta_archivo_fecha_idx ON aux.gestion_cuenta (archivo, fecha);
+-- Gestiones day slices. The dashboard reads a campaign's rows whole (first-event
+-- dates per account), which a sequential scan does best, so no (archivo, fecha) index:
+-- each index costs ~1.4M inserts on a full rebuild.
 CREATE INDEX gestion_cuenta_fecha_idx ON aux.gestion_cuenta (fecha);
 
 -- 4.6 One row per distinct (nro_documento, fecha_pago, monto_cancelado).

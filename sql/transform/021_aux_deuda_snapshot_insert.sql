@@ -6,11 +6,11 @@
 INSERT INTO aux.deuda_snapshot (cod_cuenta, fecha_proceso, monto, n_documentos)
 SELECT d.cod_cuenta, d.fecha_proceso, sum(d.monto_exigible), count(*)
 FROM (
-    SELECT DISTINCT ON (t.cod_cuenta, t.fecha_proceso, t.nro_documento)
+    SELECT DISTINCT ON (t.fecha_proceso, t.cod_cuenta, t.nro_documento)
            t.cod_cuenta, t.fecha_proceso, t.monto_exigible
     FROM raw.trandeuda t
     WHERE $1::boolean
        OR (t.fecha_proceso BETWEEN $3::date AND $4::date AND t.fecha_proceso = ANY ($2::date[]))
-    ORDER BY t.cod_cuenta, t.fecha_proceso, t.nro_documento, t.creado_el DESC, t.archivo COLLATE "C" DESC
+    ORDER BY t.fecha_proceso, t.cod_cuenta, t.nro_documento, t.creado_el DESC, t.archivo COLLATE "C" DESC
 ) d
-GROUP BY d.cod_cuenta, d.fecha_proceso
+GROUP BY d.fecha_proceso, d.cod_cuenta

@@ -9,7 +9,14 @@
 INSERT INTO aux.asignacion_cuenta (
     archivo, cuenta, fecha_asignacion, cod_luna, negocio, servicio, tramo_gestion, zona, min_vto,
     decil_contacto, decil_pago, rango_renta, cartera, periodo, snap_asig, deuda_asig, gestionable)
-WITH camp AS (
+WITH RECURSIVE sd AS (
+    -- distinct snapshot days, by a loose scan of the deuda_snapshot key (day first)
+    (SELECT fecha_proceso FROM aux.deuda_snapshot ORDER BY fecha_proceso LIMIT 1)
+    UNION ALL
+    SELECT (SELECT d.fecha_proceso FROM aux.deuda_snapshot d
+            WHERE d.fecha_proceso > sd.fecha_proceso ORDER BY d.fecha_proceso LIMIT 1)
+    FROM sd WHERE sd.fecha_proceso IS NOT NULL
+), camp AS (
     SELECT c.archivo, upper(c.archivo) AS k, c.fecha_trandeuda, c.fin, c.cartera
     FROM aux.campana c
     WHERE $1::boolean OR c.archivo = ANY ($2::text[])
@@ -19,22 +26,27 @@ WITH camp AS (
            a.decil_contacto, a.decil_pago, a.rango_renta, c.cartera, c.fecha_trandeuda, c.fin,
            min(a.fecha_asignacion) OVER (PARTITION BY c.archivo, a.cuenta) AS fecha_asignacion
     FROM raw.asignaciones a
-    JOIN camp c ON c.k = upper(regexp_replace(a.archivo, '\.txt$', '', 'i'))
+    JOIN camp c ON c.k = upper(CASE WHEN lower(right(a.archivo, 4)) = '.txt' THEN left(a.archivo, -4)
+                                    ELSE a.archivo END)
     ORDER BY c.archivo, a.cuenta, a.creado_el DESC, a.cod_luna COLLATE "C" DESC, a.archivo COLLATE "C" DESC
-), snap AS (
-    SELECT acc.*,
-           COALESCE(
-               (SELECT d.fecha_proceso FROM aux.deuda_snapshot d
-                WHERE d.cod_cuenta = acc.cuenta AND d.fecha_proceso = acc.fecha_trandeuda),
-               (SELECT min(d.fecha_proceso) FROM aux.deuda_snapshot d
-                WHERE d.cod_cuenta = acc.cuenta AND d.fecha_proceso BETWEEN acc.fecha_asignacion AND acc.fin)
-           ) AS snap_asig
-    FROM acc
 )
-SELECT s.archivo, s.cuenta, s.fecha_asignacion, s.cod_luna, s.negocio,
-       CASE WHEN upper(trim(s.negocio)) = 'MOVIL' THEN 'MOVIL' ELSE 'FIJA' END,
-       s.tramo_gestion, s.zona, s.min_vto, s.decil_contacto, s.decil_pago, s.rango_renta, s.cartera,
-       to_char(s.fecha_asignacion, 'YYYY-MM'), s.snap_asig, COALESCE(d.monto, 0),
-       s.snap_asig IS NOT NULL AND COALESCE(d.monto, 0) >= 1.00
-FROM snap s
-LEFT JOIN aux.deuda_snapshot d ON d.cod_cuenta = s.cuenta AND d.fecha_proceso = s.snap_asig
+SELECT a.archivo, a.cuenta, a.fecha_asignacion, a.cod_luna, a.negocio,
+       CASE WHEN upper(trim(a.negocio)) = 'MOVIL' THEN 'MOVIL' ELSE 'FIJA' END,
+       a.tramo_gestion, a.zona, a.min_vto, a.decil_contacto, a.decil_pago, a.rango_renta, a.cartera,
+       to_char(a.fecha_asignacion, 'YYYY-MM'), s.fecha_proceso, COALESCE(s.monto, 0),
+       s.fecha_proceso IS NOT NULL AND COALESCE(s.monto, 0) >= 1.00
+FROM acc a
+LEFT JOIN LATERAL (
+    -- the fecha_trandeuda snapshot if the account is in it, else its first snapshot in
+    -- [fecha_asignacion, fin]: point lookups on the (day, account) key, in day order,
+    -- stopping at the first hit
+    (SELECT d.fecha_proceso, d.monto FROM aux.deuda_snapshot d
+     WHERE d.fecha_proceso = a.fecha_trandeuda AND d.cod_cuenta = a.cuenta)
+    UNION ALL
+    (SELECT d.fecha_proceso, d.monto
+     FROM sd
+     JOIN aux.deuda_snapshot d ON d.fecha_proceso = sd.fecha_proceso AND d.cod_cuenta = a.cuenta
+     WHERE sd.fecha_proceso BETWEEN a.fecha_asignacion AND a.fin
+     ORDER BY sd.fecha_proceso LIMIT 1)
+    LIMIT 1
+) s ON true

@@ -122,15 +122,31 @@ WITH RECURSIVE sd AS (
         GROUP BY archivo, servicio, day
     ) d
     WINDOW w AS (PARTITION BY d.archivo, d.servicio ORDER BY d.day)
-), cs AS (
-    -- snapshot days (up to the last built day) holding an account of the campaign
+), cs AS MATERIALIZED (
+    -- snapshot days holding an account of the campaign: the greatest one on or before
+    -- the first built day (searched backwards, one probe per day until a hit), and
+    -- every one after it up to the last built day. A probe stops at the first account
+    -- found in the day's snapshot.
     SELECT r.archivo, sd.fecha_proceso AS s
     FROM r
-    JOIN sd ON sd.fecha_proceso <= r.hasta
+    JOIN sd ON sd.fecha_proceso > r.desde AND sd.fecha_proceso <= r.hasta
     WHERE EXISTS (SELECT 1 FROM aux.asignacion_cuenta ac
-                  JOIN aux.deuda_snapshot d ON d.cod_cuenta = ac.cuenta AND d.fecha_proceso = sd.fecha_proceso
+                  CROSS JOIN LATERAL (SELECT 1 FROM aux.deuda_snapshot d
+                                      WHERE d.cod_cuenta = ac.cuenta AND d.fecha_proceso = sd.fecha_proceso
+                                      LIMIT 1) hit
                   WHERE ac.archivo = r.archivo)
-), gs AS (
+    UNION ALL
+    SELECT r.archivo,
+           (SELECT sd.fecha_proceso FROM sd
+            WHERE sd.fecha_proceso <= r.desde
+              AND EXISTS (SELECT 1 FROM aux.asignacion_cuenta ac
+                          CROSS JOIN LATERAL (SELECT 1 FROM aux.deuda_snapshot d
+                                              WHERE d.cod_cuenta = ac.cuenta AND d.fecha_proceso = sd.fecha_proceso
+                                              LIMIT 1) hit
+                          WHERE ac.archivo = r.archivo)
+            ORDER BY sd.fecha_proceso DESC LIMIT 1)
+    FROM r
+), gs AS MATERIALIZED (
     -- S(a, D) for every built day
     SELECT r.archivo, g.day::date AS day,
            (SELECT max(cs.s) FROM cs WHERE cs.archivo = r.archivo AND cs.s <= g.day::date) AS s

@@ -17,12 +17,14 @@ WITH RECURSIVE sd AS (
            LEAST((to_date(p.periodo, 'YYYY-MM') + interval '1 month' - interval '1 day')::date, $3::date) AS e
     FROM (SELECT DISTINCT archivo, periodo FROM aux.asignacion_cuenta
           WHERE $1::boolean OR archivo = ANY ($2::text[])) p
-), ps AS (
+), ps AS MATERIALIZED (
     SELECT pe.archivo, pe.periodo,
            (SELECT sd.fecha_proceso FROM sd
             WHERE sd.fecha_proceso <= pe.e
               AND EXISTS (SELECT 1 FROM aux.asignacion_cuenta ac
-                          JOIN aux.deuda_snapshot d ON d.cod_cuenta = ac.cuenta AND d.fecha_proceso = sd.fecha_proceso
+                          CROSS JOIN LATERAL (SELECT 1 FROM aux.deuda_snapshot d
+                                              WHERE d.cod_cuenta = ac.cuenta AND d.fecha_proceso = sd.fecha_proceso
+                                              LIMIT 1) hit
                           WHERE ac.archivo = pe.archivo)
             ORDER BY sd.fecha_proceso DESC LIMIT 1) AS s
     FROM pe

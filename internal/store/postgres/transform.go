@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -81,9 +82,19 @@ func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res T
 	t.tx = tx
 	// The builds hash and sort whole days of gestiones and snapshots at once; JIT
 	// compilation costs more than it saves on these one-off statements.
-	for _, set := range []string{`SET LOCAL work_mem = '256MB'`, `SET LOCAL jit = off`} {
+	for _, set := range []string{`SET LOCAL work_mem = '512MB'`, `SET LOCAL jit = off`} {
 		if _, err := tx.Exec(ctx, set); err != nil {
 			return res, fmt.Errorf("transform: %w", err)
+		}
+	}
+	if opts.Full {
+		// A full rebuild usually follows a bulk load that autovacuum has not analyzed
+		// yet; stale raw statistics turn the big joins into nested loops.
+		for _, tbl := range []string{"calendario", "asignaciones", "trandeuda", "pagos", "voicebot_gestiones",
+			"mibotair_gestiones", "homologacion_mibotair", "homologacion_voicebot", "ejecutivos"} {
+			if _, err := tx.Exec(ctx, "ANALYZE raw."+tbl); err != nil {
+				return res, fmt.Errorf("transform: analyze raw.%s: %w", tbl, err)
+			}
 		}
 	}
 	if err := t.run(ctx, &res); err != nil {
@@ -101,7 +112,7 @@ func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res T
 type transformer struct {
 	s       *Store
 	opts    etl.TransformOptions
-	log     interface{ Warn(string, ...any) }
+	log     *slog.Logger
 	tx      pgx.Tx
 	steps   []TransformStep
 	stepIDs []int64 // ledger rows written `running`, not yet completed in tx
@@ -357,7 +368,13 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 	t.stepIDs = append(t.stepIDs, id)
 	begin := time.Now()
 	for i, st := range stmts {
-		n, err := t.exec(ctx, st.name, st.args)
+		var n int64
+		var err error
+		if i == 0 && sl.all && truncatable[name] {
+			n, err = t.truncate(ctx, name)
+		} else {
+			n, err = t.exec(ctx, st.name, st.args)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -373,6 +390,8 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 		}
 	}
 	rec.Duration = time.Since(begin)
+	t.log.Info("transform step", "step", name, "deleted", rec.Deleted, "inserted", rec.Inserted,
+		"duration_ms", rec.Duration.Milliseconds())
 	if _, err := t.tx.Exec(ctx, `
 		UPDATE etl.run_table SET status = 'success', finished_at = now(), rows_deleted = $2, rows_inserted = $3,
 		       rows_filtered = $4
@@ -381,6 +400,26 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 	}
 	t.steps = append(t.steps, rec)
 	return nil
+}
+
+// truncatable are the aux tables only the transform reads (the API reads aux.campana
+// and the marts): emptied whole, they are truncated, inside the transaction, instead of
+// deleted row by row, which would leave millions of dead rows and double their indexes
+// for the insert that follows.
+var truncatable = map[string]bool{
+	"aux.deuda_snapshot": true, "aux.asignacion_cuenta": true, "aux.gestiones_unificadas": true,
+	"aux.gestion_cuenta": true, "aux.pago_dedup": true, "aux.pago_campana": true,
+}
+
+func (t *transformer) truncate(ctx context.Context, table string) (int64, error) {
+	var n int64
+	if err := t.tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		return 0, err
+	}
+	if _, err := t.tx.Exec(ctx, "TRUNCATE "+table); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 func (t *transformer) exec(ctx context.Context, name string, args []any) (int64, error) {

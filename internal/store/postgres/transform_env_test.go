@@ -2,13 +2,10 @@ package postgres
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -173,11 +170,3 @@ func (e *tfEnv) int(q string, args ...any) int64 {
 	}
 	return n
 }
-
-func md5hex(s string) string {
-	h := md5.Sum([]byte(s))
-	return hex.EncodeToString(h[:])
-}
-
-var _ = time.Second
-var _ = md5hex
