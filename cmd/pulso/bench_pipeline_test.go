@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestBenchPipeline(t *testing.T) {
@@ -36,58 +39,93 @@ func TestBenchPipeline(t *testing.T) {
 	fmt.Printf("full first run-pipeline (large):     %s, peak RSS %.1f MB\n", full.Round(time.Millisecond), float64(fullRSS)/1024)
 	fmt.Printf("incremental run, %d new rows (~1%%):  %s, peak RSS %.1f MB\n", added, inc.Round(time.Millisecond), float64(incRSS)/1024)
 	fmt.Printf("P5 ratio incremental/full: %.1f%% (bar ≤ 10%%)\n", 100*inc.Seconds()/full.Seconds())
+	// Where each run spent its time, from the ledger: raw steps vs transform steps.
+	db, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	rows, err := db.Query(context.Background(), `
+		SELECT run_id, step LIKE '%.%' AS transform, round(extract(epoch FROM max(finished_at) - min(started_at))::numeric, 1)
+		FROM etl.run_table GROUP BY 1, 2 ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var run int64
+		var transform bool
+		var secs float64
+		if err := rows.Scan(&run, &transform, &secs); err != nil {
+			t.Fatal(err)
+		}
+		kind := "load"
+		if transform {
+			kind = "transform"
+		}
+		fmt.Printf("  run %d %-9s %.1f s\n", run, kind, secs)
+	}
 }
 
 // addOnePercent writes new landing files holding ~1% of the gestiones and payments as
-// new rows (new uids; payments one day later), the shape of one more delivery.
+// new rows, shaped like one more delivery: copies of rows of the last few days (new
+// uids; payments under a new load file), so the change lands where real ones do.
 func addOnePercent(t *testing.T, dir string) int {
 	t.Helper()
 	total := 0
 	for _, table := range []string{"voicebot_gestiones", "mibotair_gestiones", "pagos"} {
 		files, _ := filepath.Glob(filepath.Join(dir, table, "*.csv"))
 		var header string
-		var rows []string
-		n := 0
-		for _, f := range files {
-			fh, err := os.Open(f)
-			if err != nil {
-				t.Fatal(err)
+		var all int
+		var recent []string
+		for i, f := range files {
+			lines := readLines(t, f)
+			header = lines[0]
+			all += len(lines) - 1
+			if i >= len(files)-3 {
+				recent = append(recent, lines[1:]...)
 			}
-			sc := bufio.NewScanner(fh)
-			sc.Buffer(make([]byte, 1<<20), 1<<20)
-			first := true
-			for sc.Scan() {
-				line := sc.Text()
-				if first {
-					header, first = line, false
-					continue
-				}
-				n++
-				if n%100 == 0 {
-					rows = append(rows, line)
-				}
-			}
-			fh.Close()
 		}
-		out := filepath.Join(dir, table, "9999-increment.csv")
+		want := max(all/100, 1)
+		stride := max(len(recent)/want, 1)
 		var b strings.Builder
 		b.WriteString(header + "\n")
-		for i, line := range rows {
-			fields := strings.SplitN(line, ",", 2)
-			switch table {
-			case "pagos":
+		n := 0
+		for i := 0; i < len(recent) && n < want; i += stride {
+			line := recent[i]
+			if table == "pagos" {
 				// archivo is the third column: a new load file makes a new raw key.
 				parts := strings.SplitN(line, ",", 4)
 				parts[2] = "PAGOS_INCREMENT_1"
 				b.WriteString(strings.Join(parts, ",") + "\n")
-			default:
+			} else {
+				fields := strings.SplitN(line, ",", 2)
 				b.WriteString(fmt.Sprintf("inc-%d-%s,%s\n", i, fields[0], fields[1]))
 			}
+			n++
 		}
-		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, table, "9999-increment.csv"), []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		total += len(rows)
+		total += n
 	}
 	return total
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	var lines []string
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
