@@ -87,11 +87,14 @@ WITH RECURSIVE sd AS (
     SELECT x.archivo, x.servicio, x.fecha, 0, 0, 0, 0, 0,
            (x.canal = 'VOICEBOT')::int, (x.canal = 'CALL_CENTER')::int, 0, 0, 0, 0, 0
     FROM (
-        SELECT DISTINCT gc.archivo, a.servicio, gc.canal, gc.gestion_uid, gc.fecha
+        -- grouped, and planned with enable_sort off (transform.go hashOnly): a hash of ~1M
+        -- keys with long shared prefixes instead of a sort
+        SELECT gc.archivo, a.servicio, gc.canal, gc.gestion_uid, gc.fecha
         FROM aux.gestion_cuenta gc
         JOIN acc a ON a.archivo = gc.archivo AND a.cuenta = gc.cuenta
         JOIN r ON r.archivo = gc.archivo
         WHERE gc.fecha <= r.hasta
+        GROUP BY gc.gestion_uid, gc.canal, gc.archivo, a.servicio, gc.fecha
     ) x
     UNION ALL
     -- recupero: each payment of the campaign once the account is in P
