@@ -56,8 +56,14 @@ type result struct {
 
 func runBin(t *testing.T, ctx context.Context, dbURL string, args ...string) result {
 	t.Helper()
+	return runBinWith(t, ctx, []string{"DATABASE_URL=" + dbURL}, args...)
+}
+
+// runBinWith runs the binary with extra environment (no database unless env has one).
+func runBinWith(t *testing.T, ctx context.Context, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, pulsoBin(t), args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PULSO_LOG_FORMAT=json")
+	cmd.Env = append(append(os.Environ(), "PULSO_LOG_FORMAT=json"), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()

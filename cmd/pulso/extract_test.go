@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -75,26 +72,6 @@ func TestExtractCredentialsErrorBeforeWork(t *testing.T) {
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("out dir created before the credential check: %v", err)
 	}
-}
-
-// runBinWith runs the binary with extra environment (no database unless env has one).
-func runBinWith(t *testing.T, ctx context.Context, env []string, args ...string) result {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, pulsoBin(t), args...)
-	cmd.Env = append(append(os.Environ(), "PULSO_LOG_FORMAT=json"), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	res := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run pulso %v: %v", args, err)
-	}
-	return res
 }
 
 // TestExtractBigQueryRoundTrip is the acceptance test: the small synthetic set
