@@ -22,30 +22,26 @@ import (
 // End-to-end tests run the real binary as a separate process: signals, exit codes
 // and the lock are properties of the process, not of a function.
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+// buildPulso builds the binary once per test process; every e2e test shares it.
+var buildPulso = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "pulso-e2e-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pulso")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", errors.New(string(out))
+	}
+	return bin, nil
+})
 
 func pulsoBin(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pulso-e2e-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "pulso")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build pulso: %v", buildErr)
+	bin, err := buildPulso()
+	if err != nil {
+		t.Fatalf("build pulso: %v", err)
 	}
-	return binPath
+	return bin
 }
 
 type result struct {

@@ -25,29 +25,29 @@ import (
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres/pgtest"
 )
 
-var (
-	demoOnce sync.Once
-	demoDir  string
-	demoErr  error
-)
+// writeDemo writes the small synthetic set once per test process.
+var writeDemo = sync.OnceValues(func() (string, error) {
+	bin, err := buildPulso()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "pulso-demo-")
+	if err != nil {
+		return "", err
+	}
+	if out, err := exec.Command(bin, "demo", "--out", dir).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("demo: %v\n%s", err, out)
+	}
+	return dir, nil
+})
 
-// demoSet writes the small synthetic set once per test process.
 func demoSet(t *testing.T) string {
 	t.Helper()
-	demoOnce.Do(func() {
-		demoDir, demoErr = os.MkdirTemp("", "pulso-demo-")
-		if demoErr != nil {
-			return
-		}
-		out, err := exec.Command(pulsoBin(t), "demo", "--out", demoDir).CombinedOutput()
-		if err != nil {
-			demoErr = fmt.Errorf("demo: %v\n%s", err, out)
-		}
-	})
-	if demoErr != nil {
-		t.Fatal(demoErr)
+	dir, err := writeDemo()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return demoDir
+	return dir
 }
 
 func openPool(t *testing.T, url string) *pgxpool.Pool {

@@ -88,7 +88,8 @@ func newTableSQL(t *etl.Table) tableSQL {
 			return "NULL::text"
 		}
 		if t.TypeOf(t.Index(name)) == etl.TypeTimestamp {
-			return "(" + alias + "." + ident(name) + " AT TIME ZONE 'America/Lima')::date::text"
+			// The fixed UTC−5 of domain.md §0, as etl.Lima and the transform SQL use.
+			return "(" + alias + "." + ident(name) + " AT TIME ZONE INTERVAL '-05:00')::date::text"
 		}
 		return alias + "." + ident(name) + "::text"
 	}
