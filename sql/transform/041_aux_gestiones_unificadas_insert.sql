@@ -9,6 +9,8 @@
 -- client assigned on or before fecha whose window holds fecha; archivo_principal is
 -- the one with the greatest apertura, ties the smallest archivo (byte order). intento
 -- numbers the attributed gestiones of a (cod_luna, fecha) by (ts, canal, uid).
+-- Rows go in in (cod_luna, fecha) order: sorting 1M wide rows again by the primary key
+-- costs more than the random index inserts it would save.
 -- $3/$4 bound the instants so the BRIN indexes on date narrow the scan.
 -- $1 all (boolean), $2 days (date[]), $3 from (timestamptz, first day 00:00 Lima),
 -- $4 to (timestamptz, day after the last day 00:00 Lima)
@@ -74,20 +76,35 @@ WITH hv AS (
 ), g AS (
     SELECT s.*, (s.ts AT TIME ZONE INTERVAL '-05:00')::date AS fecha
     FROM src s
-), att AS (
-    -- attribution, a function of (cod_luna, fecha): archivo_principal, then intento over
-    -- the attributed gestiones of that client and day. Narrow rows only.
-    SELECT x.canal, x.uid, p.archivo_principal,
-           row_number() OVER (PARTITION BY x.cod_luna, x.fecha ORDER BY x.ts, x.canal COLLATE "C", x.uid COLLATE "C")
-               AS intento
-    FROM g x
-    JOIN (
-        SELECT DISTINCT ON (q.cod_luna, q.fecha) q.cod_luna, q.fecha, ac.archivo AS archivo_principal
-        FROM (SELECT DISTINCT cod_luna, fecha FROM g WHERE cod_luna IS NOT NULL) q
-        JOIN aux.asignacion_cuenta ac ON ac.cod_luna = q.cod_luna AND ac.fecha_asignacion <= q.fecha
-        JOIN aux.campana c ON c.archivo = ac.archivo AND q.fecha BETWEEN c.fecha_apertura AND c.fin
-        ORDER BY q.cod_luna, q.fecha, c.fecha_apertura DESC, ac.archivo COLLATE "C"
-    ) p ON p.cod_luna = x.cod_luna AND p.fecha = x.fecha
+), camp AS (
+    -- campaigns ranked for archivo_principal: greatest apertura, then smallest archivo
+    SELECT c.archivo, c.fecha_apertura, c.fin,
+           row_number() OVER (ORDER BY c.fecha_apertura DESC, c.archivo COLLATE "C") AS rango
+    FROM aux.campana c
+), p AS (
+    -- attribution, a function of (cod_luna, fecha): the best-ranked campaign of A(g),
+    -- by a hash aggregate over the distinct (cod_luna, fecha) of the slice
+    SELECT q.cod_luna, q.fecha, min(c.rango) AS rango
+    FROM (
+        -- read from the raw tables (two narrow scans) so that g, read once, is not
+        -- materialised
+        SELECT v.document AS cod_luna, (v.date AT TIME ZONE INTERVAL '-05:00')::date AS fecha
+        FROM raw.voicebot_gestiones v
+        WHERE v.document IS NOT NULL
+          AND ($1::boolean
+               OR (v.date >= $3::timestamptz AND v.date < $4::timestamptz
+                   AND (v.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[])))
+        UNION
+        SELECT m.document, (m.date AT TIME ZONE INTERVAL '-05:00')::date
+        FROM raw.mibotair_gestiones m
+        WHERE m.document IS NOT NULL
+          AND ($1::boolean
+               OR (m.date >= $3::timestamptz AND m.date < $4::timestamptz
+                   AND (m.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[])))
+    ) q
+    JOIN aux.asignacion_cuenta ac ON ac.cod_luna = q.cod_luna AND ac.fecha_asignacion <= q.fecha
+    JOIN camp c ON c.archivo = ac.archivo AND q.fecha BETWEEN c.fecha_apertura AND c.fin
+    GROUP BY q.cod_luna, q.fecha
 )
 SELECT g.canal, g.uid, g.cod_luna, g.ts, g.fecha,
        extract(hour FROM g.ts AT TIME ZONE INTERVAL '-05:00')::smallint,
@@ -96,8 +113,13 @@ SELECT g.canal, g.uid, g.cod_luna, g.ts, g.fecha,
        g.clase, g.clase = 'Contacto Efectivo', g.clase = 'Contacto No Efectivo',
        g.rule_pdp AND g.clase = 'Contacto Efectivo', g.peso, g.homologada,
        g.monto_compromiso, g.fecha_compromiso, g.correo_agente, g.nombre_agente, g.dni_agente,
-       a.uid IS NOT NULL, a.archivo_principal, a.intento
+       c.archivo IS NOT NULL, c.archivo,
+       -- a (cod_luna, fecha) is attributed whole or not at all, so its partition is
+       -- exactly the attributed gestiones; byte-order keys sort on abbreviated keys
+       CASE WHEN c.archivo IS NOT NULL THEN
+           row_number() OVER (PARTITION BY g.cod_luna COLLATE "C", g.fecha
+                              ORDER BY g.ts, g.canal COLLATE "C", g.uid COLLATE "C")
+       END
 FROM g
-LEFT JOIN att a ON a.canal = g.canal AND a.uid = g.uid
--- key order: the primary key index is appended to instead of updated at random
-ORDER BY g.canal, g.uid
+LEFT JOIN p ON p.cod_luna = g.cod_luna AND p.fecha = g.fecha
+LEFT JOIN camp c ON c.rango = p.rango

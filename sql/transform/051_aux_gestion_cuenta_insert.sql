@@ -7,5 +7,3 @@ FROM aux.gestiones_unificadas g
 JOIN aux.asignacion_cuenta ac ON ac.cod_luna = g.cod_luna AND ac.fecha_asignacion <= g.fecha
 JOIN aux.campana c ON c.archivo = ac.archivo AND g.fecha BETWEEN c.fecha_apertura AND c.fin
 WHERE g.atribuida AND ($1::boolean OR g.fecha = ANY ($2::date[]))
--- key order: the primary key index is appended to instead of updated at random
-ORDER BY g.canal, g.gestion_uid, ac.archivo, ac.cuenta

@@ -7,6 +7,11 @@
 -- An event counts at D only once the account is in P (fecha_asignacion ≤ D), hence
 -- GREATEST(fecha_asignacion, event date). cuentas_ci = CI reached and CD not yet
 -- reached: +1 at the first CI, −1 at GREATEST(first CI, first CD).
+-- A campaign rebuilt from a day after its apertura starts from its stored row of the
+-- day before (the planner guarantees earlier rows are unchanged): its counters are the
+-- base, and only events from the start day on are added, so the gestiones and
+-- payments of earlier days are not read again (first-event dates still are: an
+-- account's first gestión decides whether a later one adds to it).
 -- deuda_act: S(a, D) is the greatest snapshot day ≤ D holding an account of a; the
 -- debt of the accounts assigned ≤ D is summed at that snapshot (0 when absent).
 -- $1 archivos (text[]), $2 start day per archivo (date[]), $3 today (date)
@@ -22,16 +27,23 @@ WITH RECURSIVE sd AS (
             WHERE d.fecha_proceso > sd.fecha_proceso ORDER BY d.fecha_proceso LIMIT 1)
     FROM sd WHERE sd.fecha_proceso IS NOT NULL
 ), r AS (
-    SELECT c.archivo, c.cartera, GREATEST(x.desde, c.fecha_apertura) AS desde, LEAST(c.fin, $3::date) AS hasta
+    SELECT c.archivo, c.cartera, c.fecha_apertura AS apertura, GREATEST(x.desde, c.fecha_apertura) AS desde, LEAST(c.fin, $3::date) AS hasta,
+           -- the first day counted from scratch: before apertura when rebuilt whole
+           CASE WHEN x.desde > c.fecha_apertura THEN x.desde ELSE '-infinity'::date END AS nuevo
     FROM unnest($1::text[], $2::date[]) AS x(archivo, desde)
     JOIN aux.campana c ON c.archivo = x.archivo
     WHERE GREATEST(x.desde, c.fecha_apertura) <= LEAST(c.fin, $3::date)
 ), acc AS (
     SELECT ac.archivo, ac.cuenta, ac.cod_luna, ac.servicio, ac.fecha_asignacion AS fa,
-           ac.snap_asig, ac.deuda_asig, ac.gestionable
+           ac.snap_asig, ac.deuda_asig, ac.gestionable, r.nuevo
     FROM aux.asignacion_cuenta ac
     JOIN r ON r.archivo = ac.archivo
     WHERE ac.fecha_asignacion <= r.hasta
+), cli AS (
+    -- each client's first assignment day per (archivo, servicio)
+    SELECT a.archivo, a.servicio, a.cod_luna, min(a.fa) AS fa, min(a.nuevo) AS nuevo
+    FROM acc a
+    GROUP BY a.archivo, a.servicio, a.cod_luna
 ), gf AS (
     SELECT gc.archivo, gc.cuenta, min(gc.fecha) AS f_g,
            min(gc.fecha) FILTER (WHERE gc.es_cd) AS f_cd,
@@ -49,7 +61,7 @@ WITH RECURSIVE sd AS (
     GROUP BY pc.archivo, pc.cuenta
 ), firsts AS (
     -- effective first dates: NULL when the event never happened
-    SELECT a.archivo, a.servicio, a.fa, a.deuda_asig, a.gestionable,
+    SELECT a.archivo, a.servicio, a.fa, a.deuda_asig, a.gestionable, a.nuevo,
            CASE WHEN a.snap_asig IS NOT NULL THEN GREATEST(a.fa, a.snap_asig) END AS d_snap,
            CASE WHEN g.f_g IS NOT NULL THEN GREATEST(a.fa, g.f_g) END AS d_g,
            CASE WHEN g.f_cd IS NOT NULL THEN GREATEST(a.fa, g.f_cd) END AS d_cd,
@@ -76,33 +88,38 @@ WITH RECURSIVE sd AS (
         (f.d_pdp,    0, 0, 0::numeric, 0, 0, 0, 1, 0),
         (f.d_pag,    0, 0, 0::numeric, 0, 0, 0, 0, 1)
     ) AS e(day, cuentas, gestionables, deuda_asig, gestionadas, cd, ci, pdp, pagadoras)
-    WHERE e.day IS NOT NULL
+    WHERE e.day >= f.nuevo
     UNION ALL
     -- clientes: a client enters the row with its first account
-    SELECT a.archivo, a.servicio, min(a.fa), 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-    FROM acc a
-    GROUP BY a.archivo, a.servicio, a.cod_luna
+    SELECT k.archivo, k.servicio, k.fa, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    FROM cli k
+    WHERE k.fa >= k.nuevo
     UNION ALL
-    -- gestiones: each distinct (canal, uid) once per (archivo, servicio), on its day
-    SELECT x.archivo, x.servicio, x.fecha, 0, 0, 0, 0, 0,
-           (x.canal = 'VOICEBOT')::int, (x.canal = 'CALL_CENTER')::int, 0, 0, 0, 0, 0
-    FROM (
-        -- grouped, and planned with enable_sort off (transform.go hashOnly): a hash of ~1M
-        -- keys with long shared prefixes instead of a sort
-        SELECT gc.archivo, a.servicio, gc.canal, gc.gestion_uid, gc.fecha
-        FROM aux.gestion_cuenta gc
-        JOIN acc a ON a.archivo = gc.archivo AND a.cuenta = gc.cuenta
-        JOIN r ON r.archivo = gc.archivo
-        WHERE gc.fecha <= r.hasta
-        GROUP BY gc.gestion_uid, gc.canal, gc.archivo, a.servicio, gc.fecha
-    ) x
+    -- gestiones: a gestión is in ∪ G(x) of (archivo, servicio) exactly when its client has
+    -- an account there assigned by its day and the day is in the window, so each one is
+    -- counted once by joining the clients' first assignment days, without a distinct
+    SELECT k.archivo, k.servicio, g.fecha, 0, 0, 0, 0, 0,
+           count(*) FILTER (WHERE g.canal = 'VOICEBOT'), count(*) FILTER (WHERE g.canal = 'CALL_CENTER'),
+           0, 0, 0, 0, 0
+    FROM cli k
+    JOIN r ON r.archivo = k.archivo
+    JOIN aux.gestiones_unificadas g ON g.cod_luna = k.cod_luna AND g.fecha >= k.fa
+    WHERE g.fecha BETWEEN GREATEST(r.nuevo, r.apertura) AND r.hasta
+    GROUP BY k.archivo, k.servicio, g.fecha
     UNION ALL
     -- recupero: each payment of the campaign once the account is in P
     SELECT pc.archivo, a.servicio, GREATEST(pc.fecha_pago, a.fa), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, pc.monto_cancelado
     FROM aux.pago_campana pc
     JOIN acc a ON a.archivo = pc.archivo AND a.cuenta = pc.cuenta
     JOIN r ON r.archivo = pc.archivo
-    WHERE pc.fecha_pago <= r.hasta
+    WHERE pc.fecha_pago <= r.hasta AND GREATEST(pc.fecha_pago, a.fa) >= r.nuevo
+    UNION ALL
+    -- the stored counters of the day before the start
+    SELECT d.archivo, d.servicio, d.fecha_foto, d.cuentas, d.clientes, d.cuentas_gestionables, d.deuda_asig,
+           d.cuentas_gestionadas, d.gestiones_bot, d.gestiones_call, d.cuentas_cd, d.cuentas_ci, d.cuentas_pdp,
+           d.cuentas_pagadoras, d.recupero
+    FROM r
+    JOIN mart.dashboard_data d ON d.archivo = r.archivo AND d.fecha_foto = r.nuevo - 1
     UNION ALL
     -- the built days themselves, so every day has a running value
     SELECT r.archivo, s.servicio, g.day::date, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
@@ -159,8 +176,10 @@ WITH RECURSIVE sd AS (
     -- debt at each needed snapshot, by servicio and assignment day
     SELECT a.archivo, a.servicio, d.fecha_proceso AS s, a.fa, sum(d.monto) AS monto
     FROM aux.deuda_snapshot d
-    JOIN (SELECT DISTINCT archivo, s FROM gs WHERE s IS NOT NULL) n ON n.s = d.fecha_proceso
-    JOIN acc a ON a.archivo = n.archivo AND a.cuenta = d.cod_cuenta
+    JOIN acc a ON a.cuenta = d.cod_cuenta
+    JOIN (SELECT DISTINCT archivo, s FROM gs WHERE s IS NOT NULL) n ON n.archivo = a.archivo AND n.s = d.fecha_proceso
+    -- only the needed snapshot days are read (an index range each)
+    WHERE d.fecha_proceso = ANY (ARRAY(SELECT DISTINCT s FROM gs WHERE s IS NOT NULL))
     GROUP BY a.archivo, a.servicio, d.fecha_proceso, a.fa
 ), da AS (
     SELECT gs.archivo, t.servicio, gs.day, sum(t.monto) AS deuda_act
