@@ -69,6 +69,9 @@ type Campaign struct {
 	Apertura Date
 	Fin      Date // COALESCE(fecha_cierre, today)
 	AttrHash string
+	// PeriodoEnd is the last day of the campaign's latest periodo (month of
+	// fecha_asignacion) in aux.asignacion_cuenta; zero without accounts.
+	PeriodoEnd Date
 }
 
 // LastDay is the campaign's last built day, LEAST(fin, today); it is before Apertura
@@ -89,8 +92,9 @@ type PlanInput struct {
 	Opts TransformOptions
 	// Old are the campaigns before this run rebuilt aux.campana; New after.
 	Old, New []Campaign
-	// Built is etl.campaign_build: the last built day per campaign.
-	Built map[string]Date
+	// Built is etl.campaign_build: the last built day per campaign; BuiltAsOf the
+	// today of that build (absent when unknown).
+	Built, BuiltAsOf map[string]Date
 	// Changes are the unconsumed pending changes.
 	Changes []Change
 	// TrandeudaPagoDays are the payment days whose account lookup the changed
@@ -353,11 +357,28 @@ func PlanTransform(in PlanInput) TransformPlan {
 	slices.Sort(p.AsigCampaigns)
 	for a, d := range pl.from {
 		p.Dashboard = append(p.Dashboard, CampaignFrom{a, d})
-		pl.assign[a] = true
+		if _, ok := cur[a]; !ok {
+			pl.assign[a] = true // gone: its rows are deleted
+		}
 	}
 	slices.SortFunc(p.Dashboard, func(x, y CampaignFrom) int { return strings.Compare(x.Archivo, y.Archivo) })
+	// Assignment rows read aux.asignacion_cuenta and, per periodo, the snapshots up to
+	// E = LEAST(last day of the periodo, today): a campaign is rebuilt when its
+	// accounts were, when a changed snapshot day is on or before its last E, or when
+	// today moved while still before its last periodo end (E moved with it).
 	for a := range pl.asig {
 		pl.assign[a] = true
+	}
+	for _, c := range in.New {
+		prev, known := in.BuiltAsOf[c.Archivo]
+		switch {
+		case len(snapDays) > 0 && !snapDays[0].After(c.PeriodoEnd):
+			pl.assign[c.Archivo] = true
+		case !known:
+			pl.assign[c.Archivo] = true
+		case !prev.Equal(o.Today) && minDate(prev, o.Today).Before(c.PeriodoEnd):
+			pl.assign[c.Archivo] = true
+		}
 	}
 	for a := range pl.assign {
 		p.AssignmentCampaigns = append(p.AssignmentCampaigns, a)

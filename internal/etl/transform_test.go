@@ -27,10 +27,12 @@ func TestCampaignKey(t *testing.T) {
 }
 
 func TestPlanTransform(t *testing.T) {
-	a := Campaign{Archivo: "A", Apertura: d(6, 2), Fin: d(6, 20), AttrHash: "h1"}
-	b := Campaign{Archivo: "B", Apertura: d(6, 10), Fin: d(6, 12), AttrHash: "h2"}
+	a := Campaign{Archivo: "A", Apertura: d(6, 2), Fin: d(6, 20), AttrHash: "h1", PeriodoEnd: d(6, 30)}
+	b := Campaign{Archivo: "B", Apertura: d(6, 10), Fin: d(6, 12), AttrHash: "h2", PeriodoEnd: d(6, 30)}
 	built := map[string]Date{"A": d(6, 20), "B": d(6, 12)}
-	base := PlanInput{Opts: planOpts(d(6, 20)), Old: []Campaign{a, b}, New: []Campaign{a, b}, Built: built}
+	builtAsOf := map[string]Date{"A": d(6, 20), "B": d(6, 20)}
+	base := PlanInput{Opts: planOpts(d(6, 20)), Old: []Campaign{a, b}, New: []Campaign{a, b}, Built: built,
+		BuiltAsOf: builtAsOf}
 
 	t.Run("nothing changed", func(t *testing.T) {
 		p := PlanTransform(base)
@@ -52,8 +54,38 @@ func TestPlanTransform(t *testing.T) {
 		if len(p.ProdDays) != 8 || !p.ProdDays[0].Equal(d(6, 4)) || !p.ProdDays[7].Equal(d(6, 11)) {
 			t.Errorf("productivity days %v; want 06-04..06-11", p.ProdDays)
 		}
-		if len(p.AsigCampaigns) != 0 || len(p.SnapDays) != 0 {
-			t.Errorf("asig %v snap %v; want none", p.AsigCampaigns, p.SnapDays)
+		if len(p.AsigCampaigns) != 0 || len(p.SnapDays) != 0 || len(p.AssignmentCampaigns) != 0 {
+			t.Errorf("asig %v snap %v assignment %v; want none", p.AsigCampaigns, p.SnapDays, p.AssignmentCampaigns)
+		}
+	})
+	t.Run("snapshot after the windows, within the periodo", func(t *testing.T) {
+		in := base
+		in.Changes = []Change{{Table: "trandeuda", Day: d(6, 25)}}
+		p := PlanTransform(in)
+		if len(p.AsigCampaigns) != 0 || len(p.Dashboard) != 0 {
+			t.Errorf("asig %v dashboard %v; want none", p.AsigCampaigns, p.Dashboard)
+		}
+		if !slices.Equal(p.AssignmentCampaigns, []string{"A", "B"}) {
+			t.Errorf("assignment %v; want A B (their E reaches 06-25)", p.AssignmentCampaigns)
+		}
+		in.Changes = []Change{{Table: "trandeuda", Day: d(7, 1)}}
+		if p := PlanTransform(in); len(p.AssignmentCampaigns) != 0 {
+			t.Errorf("assignment %v; want none after every periodo", p.AssignmentCampaigns)
+		}
+	})
+	t.Run("today moves E until the periodo ends", func(t *testing.T) {
+		in := base
+		in.Opts = planOpts(d(7, 2))
+		b2 := b
+		b2.PeriodoEnd = d(6, 15) // E of B stopped moving on 06-15
+		in.New, in.Old = []Campaign{a, b2}, []Campaign{a, b2}
+		if p := PlanTransform(in); !slices.Equal(p.AssignmentCampaigns, []string{"A"}) || len(p.Dashboard) != 0 {
+			t.Errorf("assignment %v dashboard %v; want A only", p.AssignmentCampaigns, p.Dashboard)
+		}
+		in.BuiltAsOf = map[string]Date{"A": d(6, 30)}
+		if p := PlanTransform(in); !slices.Equal(p.AssignmentCampaigns, []string{"B"}) {
+			t.Errorf("assignment %v; want B only (A built after its periodo end, B's today unknown)",
+				p.AssignmentCampaigns)
 		}
 	})
 	t.Run("payment day outside every window", func(t *testing.T) {

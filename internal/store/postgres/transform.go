@@ -130,7 +130,7 @@ func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 		return err
 	}
 	res.Changes = n
-	old, built, err := t.campaigns(ctx)
+	old, built, builtAsOf, err := t.campaigns(ctx)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 		{"010_aux_campana_delete", nil}, {"011_aux_campana_insert", []any{date(o.Today)}}}); err != nil {
 		return err
 	}
-	cur, _, err := t.campaigns(ctx)
+	cur, _, _, err := t.campaigns(ctx)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 			return fmt.Errorf("transform: --archivo %q: %w (not in calendario)", a, ErrUnknownArchivo)
 		}
 	}
-	in := etl.PlanInput{Opts: o, Old: old, New: cur, Built: built, Changes: changes}
+	in := etl.PlanInput{Opts: o, Old: old, New: cur, Built: built, BuiltAsOf: builtAsOf, Changes: changes}
 	if days := etl.TrandeudaDays(o, changes); len(days) > 0 && !o.Full {
 		if in.TrandeudaPagoDays, err = t.dates(ctx, "q_pago_days_for_trandeuda", []any{dates(days)}); err != nil {
 			return err
@@ -342,9 +342,11 @@ type stmt struct {
 	args []any
 }
 
-// analyzeAfter lists the aux tables later steps join on: after a large rewrite their
-// statistics are refreshed inside the transaction (ANALYZE sees the transaction's own
-// rows), so the next statements are planned for the new contents.
+// analyzeAfter lists the aux tables later steps join on: after a large rewrite (rows
+// deleted and inserted more than half the table) their statistics are refreshed inside the transaction
+// (ANALYZE sees the transaction's own rows), so the next statements are planned for
+// the new contents. A day's slice leaves the statistics as they were, and sampling a
+// large table costs more than the rest of an incremental step.
 var analyzeAfter = map[string]bool{
 	"aux.deuda_snapshot": true, "aux.asignacion_cuenta": true, "aux.gestiones_unificadas": true,
 	"aux.gestion_cuenta": true, "aux.pago_dedup": true, "aux.pago_campana": true,
@@ -391,9 +393,15 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 			return fmt.Errorf("%s: rebuild index: %w", name, err)
 		}
 	}
-	if analyzeAfter[name] && rec.Deleted+rec.Inserted > 1000 {
-		if _, err := t.tx.Exec(ctx, "ANALYZE "+name); err != nil {
-			return fmt.Errorf("%s: analyze: %w", name, err)
+	if analyzeAfter[name] {
+		var rows float64
+		if err := t.tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, name).Scan(&rows); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if changed := float64(rec.Deleted + rec.Inserted); changed > 1000 && (sl.all || rows < 0 || changed > rows/2) {
+			if _, err := t.tx.Exec(ctx, "ANALYZE "+name); err != nil {
+				return fmt.Errorf("%s: analyze: %w", name, err)
+			}
 		}
 	}
 	rec.Duration = time.Since(begin)
@@ -542,36 +550,41 @@ func (t *transformer) pendingChanges(ctx context.Context, maxID int64) ([]etl.Ch
 }
 
 // campaigns reads aux.campana and etl.campaign_build.
-func (t *transformer) campaigns(ctx context.Context) ([]etl.Campaign, map[string]etl.Date, error) {
+// campaigns reads aux.campana and etl.campaign_build: the campaigns, their last built
+// days and the today of those builds (only where known).
+func (t *transformer) campaigns(ctx context.Context) (out []etl.Campaign, built, builtAsOf map[string]etl.Date, err error) {
 	rows, err := t.query(ctx, "q_campaigns", nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var out []etl.Campaign
 	var c etl.Campaign
-	var apertura, fin, lastBuilt pgtype.Date
-	_, err = pgx.ForEachRow(rows, []any{&c.Archivo, &apertura, &fin, &c.AttrHash, &lastBuilt}, func() error {
-		c.Apertura, c.Fin = fromPG(apertura), fromPG(fin)
+	var apertura, fin, lastBuilt, periodoEnd pgtype.Date
+	_, err = pgx.ForEachRow(rows, []any{&c.Archivo, &apertura, &fin, &c.AttrHash, &lastBuilt, &periodoEnd}, func() error {
+		c.Apertura, c.Fin, c.PeriodoEnd = fromPG(apertura), fromPG(fin), fromPG(periodoEnd)
 		out = append(out, c)
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("campaigns: %w", err)
+		return nil, nil, nil, fmt.Errorf("campaigns: %w", err)
 	}
-	built := map[string]etl.Date{}
+	built, builtAsOf = map[string]etl.Date{}, map[string]etl.Date{}
 	rows, err = t.query(ctx, "q_campaign_build", nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var archivo, hash string
-	_, err = pgx.ForEachRow(rows, []any{&archivo, &lastBuilt, &hash}, func() error {
+	var asOf pgtype.Date
+	_, err = pgx.ForEachRow(rows, []any{&archivo, &lastBuilt, &hash, &asOf}, func() error {
 		built[archivo] = fromPG(lastBuilt)
+		if asOf.Valid {
+			builtAsOf[archivo] = fromPG(asOf)
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("campaign build: %w", err)
+		return nil, nil, nil, fmt.Errorf("campaign build: %w", err)
 	}
-	return out, built, nil
+	return out, built, builtAsOf, nil
 }
 
 func (t *transformer) dates(ctx context.Context, name string, args []any) ([]etl.Date, error) {

@@ -217,7 +217,10 @@ func TestTransformIncrementalEqualsFull(t *testing.T) {
 
 	steps := []etl.Date{
 		etl.NewDate(2025, time.June, 3), etl.NewDate(2025, time.June, 6), etl.NewDate(2025, time.June, 11),
-		etl.NewDate(2025, time.June, 17), etl.NewDate(2025, time.June, 24), etl.NewDate(2025, time.July, 1),
+		etl.NewDate(2025, time.June, 17), etl.NewDate(2025, time.June, 24),
+		// the CF campaign closed on 06-27: its June assignment rows still take the
+		// snapshots up to 06-30
+		etl.NewDate(2025, time.June, 28), etl.NewDate(2025, time.July, 1),
 		etl.NewDate(2025, time.July, 4), etl.NewDate(2025, time.July, 9), etl.NewDate(2025, time.July, 15),
 	}
 	narrow := 0
