@@ -88,16 +88,7 @@ func TestExtractBigQueryRoundTrip(t *testing.T) {
 	if _, err := synthetic.Generate(ctx, synthetic.Options{OutDir: demo, Registry: reg}); err != nil {
 		t.Fatal(err)
 	}
-	const uid = "UIDE2E"
-	tables, err := bqtest.TablesFromDir(ctx, demo, reg, func(tb *etl.Table) string {
-		return strings.ReplaceAll(tb.BQTable, "{uid}", uid)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu := bqtest.StartT(t, bqtest.Fixture{Project: "pulso-e2e", Datasets: []bqtest.Dataset{{ID: "cobranzas", Tables: tables}}})
-	bqEnv := []string{"PULSO_BIGQUERY_ENDPOINT=" + emu.Endpoint, "PULSO_BIGQUERY_PROJECT=pulso-e2e",
-		"PULSO_BIGQUERY_DATASET=cobranzas", "PULSO_BIGQUERY_UID=" + uid, "PULSO_BIGQUERY_MAX_RETRIES=1"}
+	bqEnv := demoEmulator(t, demo, reg)
 
 	// Dry run: bytes per table and window, nothing written.
 	res := runBinWith(t, ctx, bqEnv, "--as-of", "2025-07-15", "--source", "bigquery", "extract", "--dry-run")
@@ -158,6 +149,22 @@ func TestExtractBigQueryRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+// demoEmulator starts the BigQuery emulator holding the landing files of dir as its
+// source tables, and returns the environment pointing pulso at it.
+func demoEmulator(t *testing.T, dir string, reg *etl.Registry) []string {
+	t.Helper()
+	const uid = "UIDE2E"
+	tables, err := bqtest.TablesFromDir(t.Context(), dir, reg, func(tb *etl.Table) string {
+		return strings.ReplaceAll(tb.BQTable, "{uid}", uid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := bqtest.StartT(t, bqtest.Fixture{Project: "pulso-e2e", Datasets: []bqtest.Dataset{{ID: "cobranzas", Tables: tables}}})
+	return []string{"PULSO_BIGQUERY_ENDPOINT=" + emu.Endpoint, "PULSO_BIGQUERY_PROJECT=pulso-e2e",
+		"PULSO_BIGQUERY_DATASET=cobranzas", "PULSO_BIGQUERY_UID=" + uid, "PULSO_BIGQUERY_MAX_RETRIES=1"}
 }
 
 // rawContents reads every raw table's source and derived columns as row texts, sorted.
