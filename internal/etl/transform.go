@@ -100,6 +100,9 @@ type PlanInput struct {
 	// TrandeudaPagoDays are the payment days whose account lookup the changed
 	// trandeuda days can move (read by the store for TrandeudaDays).
 	TrandeudaPagoDays []Date
+	// TodayPagoDays are the payment days whose fecha_futura verdict today changed
+	// (read by the store from aux.pago_dedup).
+	TodayPagoDays []Date
 }
 
 // CampaignFrom is a campaign's dashboard start: its rows from From on are replaced.
@@ -299,7 +302,7 @@ func PlanTransform(in PlanInput) TransformPlan {
 			}
 		}
 	}
-	for _, d := range in.TrandeudaPagoDays {
+	for _, d := range slices.Concat(in.TrandeudaPagoDays, in.TodayPagoDays) {
 		pl.dedup.add(d)
 		pl.pcamp.add(d)
 	}

@@ -160,6 +160,11 @@ func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 			return err
 		}
 	}
+	if !o.Full {
+		if in.TodayPagoDays, err = t.dates(ctx, "q_pago_days_for_today", []any{date(o.Today)}); err != nil {
+			return err
+		}
+	}
 	plan := etl.PlanTransform(in)
 	res.Plan = plan
 

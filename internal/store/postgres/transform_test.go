@@ -417,3 +417,22 @@ func eqMap(t *testing.T, got, want map[string]string) {
 		}
 	}
 }
+
+// A payment dated after today is fecha_futura (no credit anywhere); once today reaches
+// it, an incremental run makes it valid and the result equals a full rebuild.
+func TestTransformFechaFutura(t *testing.T) {
+	t.Parallel()
+	e := tinyEnv(t)
+	e.transform(tinyAsOf.AddDays(-1), tfOpts{})
+	eq(t, e.rows(`SELECT nro_documento || ' ' || COALESCE(motivo_invalidez, 'valido') FROM aux.pago_dedup
+		WHERE fecha_pago = '2025-06-06'`), []string{"D13 fecha_futura"})
+	if n := e.int(`SELECT count(*) FROM aux.pago_campana WHERE nro_documento = 'D13'`); n != 0 {
+		t.Errorf("a future payment reached aux.pago_campana (%d rows)", n)
+	}
+	e.transform(tinyAsOf, tfOpts{})
+	eq(t, e.rows(`SELECT nro_documento || ' ' || COALESCE(motivo_invalidez, 'valido') FROM aux.pago_dedup
+		WHERE fecha_pago = '2025-06-06'`), []string{"D13 valido"})
+	incremental := e.checksums()
+	e.transform(tinyAsOf, tfOpts{full: true})
+	eqMap(t, e.checksums(), incremental)
+}
