@@ -27,7 +27,8 @@ WITH RECURSIVE sd AS (
             WHERE d.fecha_proceso > sd.fecha_proceso ORDER BY d.fecha_proceso LIMIT 1)
     FROM sd WHERE sd.fecha_proceso IS NOT NULL
 ), r AS (
-    SELECT c.archivo, c.cartera, c.fecha_apertura AS apertura, GREATEST(x.desde, c.fecha_apertura) AS desde, LEAST(c.fin, $3::date) AS hasta,
+    SELECT c.archivo, c.cartera, c.fecha_apertura AS apertura, GREATEST(x.desde, c.fecha_apertura) AS desde,
+           LEAST(c.fin, $3::date) AS hasta,
            -- the first day counted from scratch: before apertura when rebuilt whole
            CASE WHEN x.desde > c.fecha_apertura THEN x.desde ELSE '-infinity'::date END AS nuevo
     FROM unnest($1::text[], $2::date[]) AS x(archivo, desde)

@@ -348,10 +348,10 @@ type stmt struct {
 }
 
 // analyzeAfter lists the aux tables later steps join on: after a large rewrite (rows
-// deleted and inserted more than half the table) their statistics are refreshed inside the transaction
-// (ANALYZE sees the transaction's own rows), so the next statements are planned for
-// the new contents. A day's slice leaves the statistics as they were, and sampling a
-// large table costs more than the rest of an incremental step.
+// deleted and inserted more than half the table) their statistics are refreshed
+// inside the transaction (ANALYZE sees the transaction's own rows), so the next
+// statements are planned for the new contents. A day's slice leaves the statistics as
+// they were, and sampling a large table costs more than the rest of such a step.
 var analyzeAfter = map[string]bool{
 	"aux.deuda_snapshot": true, "aux.asignacion_cuenta": true, "aux.gestiones_unificadas": true,
 	"aux.gestion_cuenta": true, "aux.pago_dedup": true, "aux.pago_campana": true,
