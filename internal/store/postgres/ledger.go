@@ -104,9 +104,16 @@ func (s *Store) MarkAbandoned(ctx context.Context) (int64, error) {
 
 // startStep inserts the step's ledger row as running, in its own transaction, so a
 // killed run leaves a trace that the next run turns into `abandoned`.
+//
+// The row is written whole or not at all as far as the caller knows: a cancellation
+// arriving while the INSERT is in flight could otherwise leave a committed `running`
+// row whose id the caller never received, and so never closes.
 func (s *Store) startStep(ctx context.Context, st etl.Step, status, stepErr string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("ledger step %s: %w", st.Table.Name, err)
+	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `
+	err := s.pool.QueryRow(context.WithoutCancel(ctx), `
 		INSERT INTO etl.run_table (run_id, step, status, chunk_from, chunk_to, window_from, window_to, hwm_before, error,
 		                           finished_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $3 = 'running' THEN NULL ELSE clock_timestamp() END)

@@ -665,10 +665,14 @@ func (t *transformer) failSteps(ctx context.Context, cause error) {
 }
 
 // startTransformStep writes a transform step's ledger row `running`, in its own
-// transaction, so a killed run leaves a trace the next run marks abandoned.
+// transaction, so a killed run leaves a trace the next run marks abandoned. Like
+// startStep, it never leaves a committed row the caller has no id for.
 func (s *Store) startTransformStep(ctx context.Context, runID int64, rec TransformStep) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("ledger step %s: %w", rec.Step, err)
+	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `
+	err := s.pool.QueryRow(context.WithoutCancel(ctx), `
 		INSERT INTO etl.run_table (run_id, step, status, day_from, day_to, archivos)
 		VALUES ($1, $2, 'running', $3, $4, $5) RETURNING id`,
 		runID, rec.Step, dateArg(rec.DayFrom), dateArg(rec.DayTo), nilIfEmpty(rec.Archivos)).Scan(&id)
