@@ -90,6 +90,11 @@ func (a *app) printPlan(ctx context.Context, src etl.Source, opts *pipelineOptio
 	}
 	plan.Schema.OK = true
 	store := postgres.NewStore(pool, a.log, postgres.StoreOptions{})
+	if lost, err := store.AuxLost(ctx); err != nil {
+		return err
+	} else if lost {
+		plan.Transform = "full rebuild (the unlogged aux tables were emptied)"
+	}
 	if !opts.SkipRaw {
 		lo, err := a.loadOptions(1, start)
 		if err != nil {

@@ -88,6 +88,17 @@ func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res T
 			return res, fmt.Errorf("transform: %w", err)
 		}
 	}
+	var lost bool
+	if err := t.queryRow(ctx, "q_aux_lost", nil, &lost); err != nil {
+		return res, err
+	}
+	if lost && !opts.Full {
+		msg := "the unlogged aux tables were emptied (a PostgreSQL crash, or a restore without their data): rebuilding in full"
+		t.log.Warn(msg)
+		res.Warnings = append(res.Warnings, msg)
+		opts.Full = true
+		t.opts = opts
+	}
 	if opts.Full {
 		// A full rebuild usually follows a bulk load that autovacuum has not analyzed
 		// yet; stale raw statistics turn the big joins into nested loops.
@@ -108,6 +119,20 @@ func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res T
 	res.Steps = t.steps
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// AuxLost reports that the unlogged aux tables were emptied after earlier builds
+// (q_aux_lost): the next transform rebuilds in full.
+func (s *Store) AuxLost(ctx context.Context) (bool, error) {
+	q, err := transformSQL("q_aux_lost")
+	if err != nil {
+		return false, err
+	}
+	var lost bool
+	if err := s.pool.QueryRow(ctx, q).Scan(&lost); err != nil {
+		return false, fmt.Errorf("aux tables: %w", err)
+	}
+	return lost, nil
 }
 
 type transformer struct {
@@ -202,7 +227,8 @@ func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 			return err
 		}
 	}
-	return nil
+	_, err = t.exec(ctx, "920_aux_intact_mark", nil)
+	return err
 }
 
 // execPlan runs the aux and mart steps in dependency order.

@@ -436,3 +436,34 @@ func TestTransformFechaFutura(t *testing.T) {
 	e.transform(tinyAsOf, tfOpts{full: true})
 	eqMap(t, e.checksums(), incremental)
 }
+
+// A crash empties every unlogged table (the aux builds and aux.intact); the next
+// transform, with nothing pending, notices and rebuilds in full.
+func TestTransformRebuildsLostAuxTables(t *testing.T) {
+	t.Parallel()
+	e := tinyEnv(t)
+	e.transform(tinyAsOf, tfOpts{})
+	want := e.checksums()
+	if res := e.transform(tinyAsOf, tfOpts{}); res.Rebuilt {
+		t.Fatalf("nothing changed, yet rebuilt: %+v", res.Plan)
+	}
+	var unlogged string
+	if err := e.pool.QueryRow(t.Context(), `SELECT string_agg(oid::regclass::text, ', ' ORDER BY oid) FROM pg_class
+		WHERE relnamespace = 'aux'::regnamespace AND relkind = 'r' AND relpersistence = 'u'`).Scan(&unlogged); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(unlogged, "aux.intact") || !strings.Contains(unlogged, "aux.gestiones_unificadas") {
+		t.Fatalf("unlogged aux tables: %s", unlogged)
+	}
+	if _, err := e.pool.Exec(t.Context(), "TRUNCATE "+unlogged); err != nil {
+		t.Fatal(err)
+	}
+	res := e.transform(tinyAsOf, tfOpts{})
+	if !res.Plan.Full || len(res.Warnings) == 0 {
+		t.Fatalf("after losing the aux tables: full %v, warnings %v", res.Plan.Full, res.Warnings)
+	}
+	eqMap(t, e.checksums(), want)
+	if res := e.transform(tinyAsOf, tfOpts{}); res.Rebuilt {
+		t.Fatalf("rebuilt again after the recovery: %+v", res.Plan)
+	}
+}
