@@ -32,12 +32,9 @@ type output struct {
 	written map[string]bool // absolute paths written by this run (lookups only)
 }
 
-// fileW is one landing file being written.
+// fileW is one landing file being written (atomically, by files.FileWriter).
 type fileW struct {
-	w    *files.Writer
-	fw   *files.FileWriter // single-file tables (files.CreateFile)
-	f    *os.File          // per-day files: the temporary file
-	path string
+	fw   *files.FileWriter
 	rel  string
 	rows int
 	tm   *TableManifest
@@ -60,61 +57,34 @@ func (o *output) single(t *etl.Table) (*fileW, error) {
 	if err != nil {
 		return nil, fmt.Errorf("synthetic: %w", err)
 	}
-	rel := t.Name + "." + o.format.Ext()
-	return &fileW{w: fw.Writer, fw: fw, path: fw.Path(), rel: rel, tm: o.table(t)}, nil
+	return &fileW{fw: fw, rel: t.Name + "." + o.format.Ext(), tm: o.table(t)}, nil
 }
 
-// day starts <dir>/<table>/<name>.<ext>, written to a temporary file in the same
-// directory and renamed into place on close.
+// day starts <dir>/<table>/<name>.<ext> through files.CreatePath.
 func (o *output) day(t *etl.Table, name string) (*fileW, error) {
 	sub := filepath.Join(o.dir, t.Name)
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		return nil, fmt.Errorf("synthetic: %w", err)
 	}
 	base := name + "." + o.format.Ext()
-	path := filepath.Join(sub, base)
-	f, err := os.CreateTemp(sub, "."+base+".*.tmp")
+	fw, err := files.CreatePath(filepath.Join(sub, base), t, o.format)
 	if err != nil {
-		return nil, fmt.Errorf("synthetic: create %s: %w", path, err)
+		return nil, fmt.Errorf("synthetic: %w", err)
 	}
-	w, err := files.NewWriter(f, t, o.format)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("synthetic: create %s: %w", path, err)
-	}
-	return &fileW{w: w, f: f, path: path, rel: t.Name + "/" + base, tm: o.table(t)}, nil
+	return &fileW{fw: fw, rel: t.Name + "/" + base, tm: o.table(t)}, nil
 }
 
 func (fw *fileW) write(values []string) error {
 	fw.rows++
-	return fw.w.Write(values, nil)
+	return fw.fw.Write(values, nil)
 }
 
 func (fw *fileW) close(o *output) error {
-	var err error
-	if fw.fw != nil {
-		err = fw.fw.Close()
-	} else {
-		err = fw.w.Close()
-		if err == nil {
-			err = fw.f.Chmod(0o644)
-		}
-		if cerr := fw.f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(fw.f.Name(), fw.path)
-		}
-		if err != nil {
-			os.Remove(fw.f.Name())
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("synthetic: write %s: %w", fw.path, err)
+	if err := fw.fw.Close(); err != nil {
+		return fmt.Errorf("synthetic: %w", err)
 	}
 	o.mu.Lock()
-	o.written[fw.path] = true
+	o.written[fw.fw.Path()] = true
 	o.mu.Unlock()
 	fw.tm.Rows += fw.rows
 	fw.tm.Files = append(fw.tm.Files, FileManifest{Path: fw.rel, Rows: fw.rows})
@@ -122,14 +92,7 @@ func (fw *fileW) close(o *output) error {
 }
 
 // abort discards a file after an error.
-func (fw *fileW) abort() {
-	if fw.fw != nil {
-		fw.fw.Abort()
-		return
-	}
-	fw.f.Close()
-	os.Remove(fw.f.Name())
-}
+func (fw *fileW) abort() { fw.fw.Abort() }
 
 // landingExts are the landing file extensions the directory source reads.
 var landingExts = []string{".csv", ".csv.gz", ".ndjson"}
