@@ -9,13 +9,9 @@
 INSERT INTO aux.asignacion_cuenta (
     archivo, cuenta, fecha_asignacion, cod_luna, negocio, servicio, tramo_gestion, zona, min_vto,
     decil_contacto, decil_pago, rango_renta, cartera, periodo, snap_asig, deuda_asig, gestionable)
-WITH RECURSIVE sd AS (
-    -- distinct snapshot days, by a loose scan of the deuda_snapshot key (day first)
-    (SELECT fecha_proceso FROM aux.deuda_snapshot ORDER BY fecha_proceso LIMIT 1)
-    UNION ALL
-    SELECT (SELECT d.fecha_proceso FROM aux.deuda_snapshot d
-            WHERE d.fecha_proceso > sd.fecha_proceso ORDER BY d.fecha_proceso LIMIT 1)
-    FROM sd WHERE sd.fecha_proceso IS NOT NULL
+WITH sd AS MATERIALIZED (
+    -- computed once: the lookups below probe it per account or campaign
+    SELECT fecha_proceso FROM aux.snapshot_days
 ), camp AS (
     SELECT c.archivo, upper(c.archivo) AS k, c.fecha_trandeuda, c.fin, c.cartera
     FROM aux.campana c

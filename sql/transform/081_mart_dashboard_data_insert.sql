@@ -19,13 +19,9 @@ INSERT INTO mart.dashboard_data (
     fecha_foto, archivo, cartera, servicio, cuentas, clientes, cuentas_gestionables, deuda_asig, deuda_act,
     cuentas_gestionadas, total_gestiones, gestiones_bot, gestiones_call, cuentas_cd, cuentas_ci, cuentas_sc,
     cuentas_sg, cuentas_pdp, cuentas_pagadoras, recupero)
-WITH RECURSIVE sd AS (
-    -- distinct snapshot days, by a loose scan of the fecha_proceso index
-    (SELECT fecha_proceso FROM aux.deuda_snapshot ORDER BY fecha_proceso LIMIT 1)
-    UNION ALL
-    SELECT (SELECT d.fecha_proceso FROM aux.deuda_snapshot d
-            WHERE d.fecha_proceso > sd.fecha_proceso ORDER BY d.fecha_proceso LIMIT 1)
-    FROM sd WHERE sd.fecha_proceso IS NOT NULL
+WITH sd AS MATERIALIZED (
+    -- computed once: the lookups below probe it per account or campaign
+    SELECT fecha_proceso FROM aux.snapshot_days
 ), r AS (
     SELECT c.archivo, c.cartera, c.fecha_apertura AS apertura, GREATEST(x.desde, c.fecha_apertura) AS desde,
            LEAST(c.fin, $3::date) AS hasta,

@@ -6,12 +6,9 @@
 INSERT INTO mart.assignment_data (
     periodo, archivo, cartera, servicio, fecha_vencimiento, clientes, cuentas, cuentas_gestionables,
     deuda_asig, deuda_actual, ticket_promedio)
-WITH RECURSIVE sd AS (
-    (SELECT fecha_proceso FROM aux.deuda_snapshot ORDER BY fecha_proceso LIMIT 1)
-    UNION ALL
-    SELECT (SELECT d.fecha_proceso FROM aux.deuda_snapshot d
-            WHERE d.fecha_proceso > sd.fecha_proceso ORDER BY d.fecha_proceso LIMIT 1)
-    FROM sd WHERE sd.fecha_proceso IS NOT NULL
+WITH sd AS MATERIALIZED (
+    -- computed once: the lookups below probe it per account or campaign
+    SELECT fecha_proceso FROM aux.snapshot_days
 ), pe AS (
     SELECT p.archivo, p.periodo,
            LEAST((to_date(p.periodo, 'YYYY-MM') + interval '1 month' - interval '1 day')::date, $3::date) AS e
