@@ -1,8 +1,8 @@
 -- aux.gestiones_unificadas (domain.md §4.4): both channels, classified and attributed.
 -- Homologation rules join on all three keys, COALESCE(…, '') on the source side (the
 -- raw rule keys are never NULL) and case-insensitively; if two rules differ only in
--- case, the first in byte order wins. clase: contactabilidad lower-cased with spaces
--- collapsed; 'contacto efectivo' → CD, 'contacto no efectivo' / 'no contacto' → CI,
+-- case, the first in byte order wins. clase: contactabilidad lower-cased, '_' and '-'
+-- read as spaces, spaces collapsed (CONTACTO_EFECTIVO is CD); 'contacto efectivo' → CD, 'contacto no efectivo' / 'no contacto' → CI,
 -- anything else → SIN_CLASIFICAR. A PDP counts only on CD. Lima date and hour are
 -- taken at the fixed UTC−5 offset.
 -- Attribution is a function of (cod_luna, fecha): the campaigns with an account of the
@@ -37,7 +37,7 @@ WITH hv AS (
     ORDER BY lower(n_1), lower(n_2), lower(n_3), n_1 COLLATE "C", n_2 COLLATE "C", n_3 COLLATE "C"
 ), rules AS (
     SELECT r.*,
-           CASE regexp_replace(lower(trim(r.contacto)), '\s+', ' ', 'g')
+           CASE trim(regexp_replace(lower(r.contacto), '[\s_-]+', ' ', 'g'))
                WHEN 'contacto efectivo' THEN 'Contacto Efectivo'
                WHEN 'contacto no efectivo' THEN 'Contacto No Efectivo'
                WHEN 'no contacto' THEN 'Contacto No Efectivo'

@@ -467,3 +467,66 @@ func TestTransformRebuildsLostAuxTables(t *testing.T) {
 		t.Fatalf("rebuilt again after the recovery: %+v", res.Plan)
 	}
 }
+
+// TestClase is the table test of clase() (domain.md §4): case, '_' and '-' read as
+// spaces, collapsed spaces and surrounding blanks; accents kept; anything else,
+// NULL included, is SIN_CLASIFICAR.
+func TestClase(t *testing.T) {
+	t.Parallel()
+	tx := pgtest.Tx(t)
+	ctx := t.Context()
+	cases := []struct{ contactabilidad, want string }{
+		{"Contacto Efectivo", "Contacto Efectivo"},
+		{"CONTACTO_EFECTIVO", "Contacto Efectivo"},
+		{"contacto-efectivo", "Contacto Efectivo"},
+		{"  Contacto   Efectivo ", "Contacto Efectivo"},
+		{"Contacto_ _Efectivo", "Contacto Efectivo"},
+		{"CONTACTO_NO_EFECTIVO", "Contacto No Efectivo"},
+		{"Contacto No Efectivo", "Contacto No Efectivo"},
+		{"No Contacto", "Contacto No Efectivo"},
+		{"NO-CONTACTO", "Contacto No Efectivo"},
+		{"no_contacto", "Contacto No Efectivo"},
+		{"Contácto Efectivo", "SIN_CLASIFICAR"},
+		{"ContactoEfectivo", "SIN_CLASIFICAR"},
+		{"Sin Respuesta", "SIN_CLASIFICAR"},
+		{"", "SIN_CLASIFICAR"},
+	}
+	for i, c := range cases {
+		var contacto any = c.contactabilidad
+		if c.contactabilidad == "" {
+			contacto = nil
+		}
+		code := fmt.Sprintf("R%02d", i)
+		if _, err := tx.Exec(ctx, `INSERT INTO raw.homologacion_mibotair (n_1, n_2, n_3, contactabilidad, es_pdp, peso)
+			VALUES ($1, 'x', 'y', $2, false, 1)`, code, contacto); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO raw.mibotair_gestiones (uid, n1, n2, n3, date, correo_agente)
+			VALUES ($1, $2, 'x', 'y', '2025-06-02 15:00Z', 'a@x.pe')`, "g"+code, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"040_aux_gestiones_unificadas_delete", "041_aux_gestiones_unificadas_insert"} {
+		q, err := transformSQL(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := []any{true, []string{}}
+		if strings.HasSuffix(f, "insert") {
+			args = append(args, nil, nil)
+		}
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	for i, c := range cases {
+		var got string
+		if err := tx.QueryRow(ctx, `SELECT contactabilidad FROM aux.gestiones_unificadas WHERE gestion_uid = $1`,
+			fmt.Sprintf("gR%02d", i)).Scan(&got); err != nil {
+			t.Fatalf("%q: %v", c.contactabilidad, err)
+		}
+		if got != c.want {
+			t.Errorf("clase(%q) = %s; want %s", c.contactabilidad, got, c.want)
+		}
+	}
+}
