@@ -68,7 +68,9 @@ type Campaign struct {
 	Archivo  string
 	Apertura Date
 	Fin      Date // COALESCE(fecha_cierre, today)
-	AttrHash string
+	// FechaTrandeuda is the calendario's assignment snapshot day (zero when NULL).
+	FechaTrandeuda Date
+	AttrHash       string
 	// PeriodoEnd is the last day of the campaign's latest periodo (month of
 	// fecha_asignacion) in aux.asignacion_cuenta; zero without accounts.
 	PeriodoEnd Date
@@ -142,6 +144,18 @@ func (p *TransformPlan) Empty() bool {
 	return !p.Full && len(p.SnapDays) == 0 && len(p.AsigCampaigns) == 0 && !p.GestAll &&
 		len(p.GestDays) == 0 && len(p.PagoDedupDays) == 0 && len(p.PagoCampanaDays) == 0 &&
 		len(p.Dashboard) == 0 && len(p.AssignmentCampaigns) == 0 && !p.ProdAll && len(p.ProdDays) == 0
+}
+
+// StartDashboard rebuilds a campaign's dashboard from day on at the latest.
+func (p *TransformPlan) StartDashboard(archivo string, day Date) {
+	i := slices.IndexFunc(p.Dashboard, func(c CampaignFrom) bool { return c.Archivo == archivo })
+	switch {
+	case i < 0:
+		p.Dashboard = append(p.Dashboard, CampaignFrom{archivo, day})
+		slices.SortFunc(p.Dashboard, func(x, y CampaignFrom) int { return strings.Compare(x.Archivo, y.Archivo) })
+	case day.Before(p.Dashboard[i].From):
+		p.Dashboard[i].From = day
+	}
 }
 
 // Tables whose changes the planner understands.
@@ -225,8 +239,10 @@ func PlanTransform(in PlanInput) TransformPlan {
 			}
 		case !c.Fin.Equal(n.Fin):
 			// Only today moved the end of an open window: the days between the two ends
-			// change attribution for this campaign.
+			// change attribution for this campaign, and snap_asig (searched up to fin)
+			// may move; the store lowers the start to the earliest moved snap_asig.
 			lo, hi := minDate(c.Fin, n.Fin).AddDays(1), maxDate(c.Fin, n.Fin)
+			pl.asig[n.Archivo] = true
 			pl.gestA.addRange(lo, hi)
 			pl.pcamp.addRange(lo, hi)
 			pl.start(n.Archivo, lo)
@@ -288,7 +304,10 @@ func PlanTransform(in PlanInput) TransformPlan {
 	}
 
 	// trandeuda: the snapshot days, the accounts of every campaign whose window reaches
-	// them, and the payments whose account lookup they can move.
+	// them (or whose fecha_trandeuda they are), and the payments whose account lookup
+	// they can move. A snapshot day can move snap_asig of accounts whose old one is
+	// earlier (a fecha_trandeuda snapshot delivered after apertura): the store lowers
+	// each campaign's start to the earliest snap_asig that moved.
 	snapDays := TrandeudaDays(o, in.Changes)
 	for _, d := range snapDays {
 		pl.snap.add(d)
@@ -296,7 +315,7 @@ func PlanTransform(in PlanInput) TransformPlan {
 	if len(snapDays) > 0 {
 		first := snapDays[0]
 		for _, c := range in.New {
-			if !first.After(c.Fin) {
+			if !first.After(c.Fin) || slices.ContainsFunc(snapDays, c.FechaTrandeuda.Equal) {
 				pl.asig[c.Archivo] = true
 				pl.start(c.Archivo, first)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
@@ -200,9 +201,10 @@ func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 			return err
 		}
 	}
-	if err := t.execPlan(ctx, plan, filtered); err != nil {
+	if err := t.execPlan(ctx, &plan, filtered); err != nil {
 		return err
 	}
+	res.Plan = plan
 	if !plan.Empty() {
 		if _, err := t.exec(ctx, "900_etl_campaign_build_delete", nil); err != nil {
 			return err
@@ -231,8 +233,9 @@ func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 	return err
 }
 
-// execPlan runs the aux and mart steps in dependency order.
-func (t *transformer) execPlan(ctx context.Context, p etl.TransformPlan, filtered int64) error {
+// execPlan runs the aux and mart steps in dependency order. The dashboard starts of
+// p are lowered where rebuilt accounts moved (movedAccounts).
+func (t *transformer) execPlan(ctx context.Context, p *etl.TransformPlan, filtered int64) error {
 	o := t.opts
 	today := date(o.Today)
 	all := p.Full
@@ -246,11 +249,22 @@ func (t *transformer) execPlan(ctx context.Context, p etl.TransformPlan, filtere
 	}
 	asig := campaignSlice(all, p.AsigCampaigns)
 	asig.filtered = filtered
+	diff := !all && len(p.AsigCampaigns) > 0
+	if diff {
+		if _, err := t.exec(ctx, "q_asignacion_before", []any{p.AsigCampaigns}); err != nil {
+			return err
+		}
+	}
 	if err := t.step(ctx, "aux.asignacion_cuenta", asig, []stmt{
 		{"030_aux_asignacion_cuenta_delete", []any{all, p.AsigCampaigns}},
 		{"031_aux_asignacion_cuenta_insert", []any{all, p.AsigCampaigns}},
 	}); err != nil {
 		return err
+	}
+	if diff {
+		if err := t.movedAccounts(ctx, p); err != nil {
+			return err
+		}
 	}
 	gest := daysSlice(p.GestAll, p.GestDays)
 	var tsFrom, tsTo any
@@ -347,6 +361,26 @@ func (t *transformer) execPlan(ctx context.Context, p etl.TransformPlan, filtere
 	})
 }
 
+// movedAccounts lowers each rebuilt campaign's dashboard start to the first day one of
+// its accounts' rows changed (q_asignacion_moved): the dashboard is rebuilt from the
+// stored row of the day before its start, so no changed account may count earlier.
+func (t *transformer) movedAccounts(ctx context.Context, p *etl.TransformPlan) error {
+	rows, err := t.query(ctx, "q_asignacion_moved", []any{p.AsigCampaigns})
+	if err != nil {
+		return err
+	}
+	var archivo string
+	var day pgtype.Date
+	_, err = pgx.ForEachRow(rows, []any{&archivo, &day}, func() error {
+		p.StartDashboard(archivo, fromPG(day))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("q_asignacion_moved: %w", err)
+	}
+	return nil
+}
+
 // stepSlice is what a step rebuilds: everything, some days or some campaigns.
 type stepSlice struct {
 	run      bool
@@ -411,7 +445,7 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 			n, err = t.exec(ctx, st.name, st.args)
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, namedViolation(err))
 		}
 		if i == 0 {
 			rec.Deleted = n
@@ -446,6 +480,24 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 	}
 	t.steps = append(t.steps, rec)
 	return nil
+}
+
+// namedViolation names the campaign and day of a dashboard row that broke a
+// constraint (PostgreSQL's detail holds the failing row, fecha_foto and archivo
+// first) and what repairs it: the transaction rolled back, so the pending changes
+// that planned it are still there.
+func namedViolation(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.TableName != "dashboard_data" || !strings.HasPrefix(pe.Code, "23") {
+		return err
+	}
+	row, ok := strings.CutPrefix(pe.Detail, "Failing row contains (")
+	fields := strings.SplitN(row, ", ", 3)
+	if !ok || len(fields) < 3 {
+		return err
+	}
+	return fmt.Errorf("campaign %s, day %s: %w (nothing was written and the pending changes are kept; "+
+		"`pulso transform --archivo %s` rebuilds the campaign whole)", fields[1], fields[0], err, fields[1])
 }
 
 // truncatable are the aux tables only the transform reads (the API reads aux.campana
@@ -580,7 +632,6 @@ func (t *transformer) pendingChanges(ctx context.Context, maxID int64) ([]etl.Ch
 	return out, total, nil
 }
 
-// campaigns reads aux.campana and etl.campaign_build.
 // campaigns reads aux.campana and etl.campaign_build: the campaigns, their last built
 // days and the today of those builds (only where known).
 func (t *transformer) campaigns(ctx context.Context) (out []etl.Campaign, built, builtAsOf map[string]etl.Date, err error) {
@@ -589,9 +640,9 @@ func (t *transformer) campaigns(ctx context.Context) (out []etl.Campaign, built,
 		return nil, nil, nil, err
 	}
 	var c etl.Campaign
-	var apertura, fin, lastBuilt, periodoEnd pgtype.Date
-	_, err = pgx.ForEachRow(rows, []any{&c.Archivo, &apertura, &fin, &c.AttrHash, &lastBuilt, &periodoEnd}, func() error {
-		c.Apertura, c.Fin, c.PeriodoEnd = fromPG(apertura), fromPG(fin), fromPG(periodoEnd)
+	var apertura, fin, trandeuda, lastBuilt, periodoEnd pgtype.Date
+	_, err = pgx.ForEachRow(rows, []any{&c.Archivo, &apertura, &fin, &trandeuda, &c.AttrHash, &lastBuilt, &periodoEnd}, func() error {
+		c.Apertura, c.Fin, c.FechaTrandeuda, c.PeriodoEnd = fromPG(apertura), fromPG(fin), fromPG(trandeuda), fromPG(periodoEnd)
 		out = append(out, c)
 		return nil
 	})
