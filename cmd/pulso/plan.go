@@ -50,6 +50,9 @@ type partPlan struct {
 	Name string `json:"name"`
 	Size int64  `json:"size"`
 	New  bool   `json:"new_or_changed"`
+	// Incomplete marks an unchanged file read again: it held rows beyond the last window.
+	Incomplete bool `json:"incomplete,omitempty"`
+	Read       bool `json:"would_read"`
 }
 
 // dryRunner is implemented by sources that can price a read before running it
@@ -135,26 +138,29 @@ func planTable(ctx context.Context, store *postgres.Store, src etl.Source, t *et
 	if err != nil {
 		return tp, fmt.Errorf("plan %s: %w", t.Name, err)
 	}
-	landed := map[string]etl.Part{}
+	landed := map[string]etl.LandedFile{}
 	if src.Kind() == "dir" {
 		if landed, err = store.LandedFiles(ctx, t.Name); err != nil {
 			return tp, err
 		}
 	}
-	changed := 0
+	// The loader's own rule, so the plan lists exactly the files a run would read.
+	read, _ := etl.PartsToRead(t, parts, landed)
+	toRead := map[string]bool{}
+	for _, p := range read {
+		toRead[p.Name] = true
+		tp.BytesToRead += p.Size
+	}
 	for _, p := range parts {
 		old, seen := landed[p.Name]
-		isNew := !seen || old.Size != p.Size || old.SHA256 != p.SHA256
-		if isNew {
-			changed++
-			tp.BytesToRead += p.Size
-		}
-		tp.Parts = append(tp.Parts, partPlan{Name: p.Name, Size: p.Size, New: isNew})
+		isNew := !seen || !old.Same(p)
+		tp.Parts = append(tp.Parts, partPlan{Name: p.Name, Size: p.Size, New: isNew,
+			Incomplete: !isNew && !old.Complete(), Read: toRead[p.Name]})
 	}
 	switch {
 	case len(parts) == 0:
 		tp.WouldSkip = "no_files"
-	case src.Kind() == "dir" && changed == 0:
+	case src.Kind() == "dir" && len(read) == 0:
 		tp.WouldSkip = "unchanged_files"
 	}
 	if dr, ok := src.(dryRunner); ok {

@@ -43,6 +43,12 @@ type Converter struct {
 	seen map[string]struct{}
 	// Warnings collected while converting (lenient peso values), capped.
 	warnings []string
+	// readFrom: rows of the current part before it were read by an earlier run
+	// (Part.ReadFrom) and are filtered.
+	readFrom time.Time
+	// maxSeen is the greatest incremental value that reached the window check since
+	// the last TakeMaxSeen, whether the window accepted or filtered it.
+	maxSeen time.Time
 }
 
 // NewConverter prepares conversion for one table and run.
@@ -52,6 +58,19 @@ func NewConverter(t *Table, opts ConvertOptions) *Converter {
 		c.seen = make(map[string]struct{})
 	}
 	return c
+}
+
+// SetReadFrom filters the rows of the next part whose incremental value is before t
+// (zero: none): an earlier run read them.
+func (c *Converter) SetReadFrom(t time.Time) { c.readFrom = t }
+
+// TakeMaxSeen returns the greatest incremental value that reached the window check
+// since the last call (zero when none did) and starts afresh. Asked once per part, it
+// tells whether the part held rows beyond the window's end, which a later window owes.
+func (c *Converter) TakeMaxSeen() time.Time {
+	m := c.maxSeen
+	c.maxSeen = time.Time{}
+	return m
 }
 
 // Warnings returns the distinct conversion warnings so far.
@@ -127,6 +146,12 @@ func (c *Converter) Convert(rec *Record, row *Row, rej *Reject) Outcome {
 	}
 	if inc := t.IncrementalIndex(); inc >= 0 {
 		row.Incr = c.times[inc]
+		if row.Incr.Before(c.readFrom) {
+			return Filtered
+		}
+		if row.Incr.After(c.maxSeen) {
+			c.maxSeen = row.Incr
+		}
 		if !c.opts.Window.Contains(row.Incr) {
 			return Filtered
 		}

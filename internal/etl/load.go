@@ -13,7 +13,7 @@ type RawStore interface {
 	// Watermark returns a table's high-water mark; ok is false when it has none.
 	Watermark(ctx context.Context, table string) (hwm time.Time, ok bool, err error)
 	// LandedFiles returns the landing files committed for a table, by path.
-	LandedFiles(ctx context.Context, table string) (map[string]Part, error)
+	LandedFiles(ctx context.Context, table string) (map[string]LandedFile, error)
 	// BeginStep opens the transaction that loads one table-window; the ledger step row
 	// is written `running` first, in its own transaction.
 	BeginStep(ctx context.Context, s Step) (StepWriter, error)
@@ -64,6 +64,9 @@ var ErrRejectsAboveTolerance = errors.New("rejected rows above tolerance")
 type ReadCounts struct {
 	Read, Filtered, Rejected int64
 	MaxIncr                  time.Time // greatest incremental value of accepted rows
+	// PartMaxIncr holds, per part name, the greatest incremental value among the rows
+	// that reached the window check (recorded in etl.landing_file).
+	PartMaxIncr map[string]time.Time
 }
 
 // StepResult is what a committed step did.
@@ -224,9 +227,13 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 			if err != nil {
 				return StepResult{}, fmt.Errorf("load %s: %w", t.Name, err)
 			}
-			parts = newParts(t, parts, landed)
+			var reread int
+			parts, reread = PartsToRead(t, parts, landed)
 			if len(parts) == 0 {
 				return l.skip(ctx, step, "unchanged_files", start, log)
+			}
+			if reread > 0 {
+				log.Info("reading unchanged files again: they held rows beyond the last window", "files", reread)
 			}
 		}
 	}
@@ -261,19 +268,26 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 	return res, nil
 }
 
-// newParts keeps the parts that are new or changed; a full-mode table reads all of
-// its parts when any one changed, since its contents are replaced as a whole.
-func newParts(t *Table, parts []Part, landed map[string]Part) []Part {
-	var changed []Part
+// PartsToRead keeps the parts that are new, changed, or unchanged but incomplete (they
+// held rows beyond the window they were read with); reread counts the latter. A
+// full-mode table reads all of its parts when any one changed, since its contents are
+// replaced as a whole.
+func PartsToRead(t *Table, parts []Part, landed map[string]LandedFile) (read []Part, reread int) {
 	for _, p := range parts {
-		if old, ok := landed[p.Name]; !ok || old.Size != p.Size || old.SHA256 != p.SHA256 {
-			changed = append(changed, p)
+		old, ok := landed[p.Name]
+		switch {
+		case !ok || !old.Same(p):
+			read = append(read, p)
+		case !old.Complete():
+			p.ReadFrom = old.ReadUntil
+			read = append(read, p)
+			reread++
 		}
 	}
-	if t.Mode == ModeFull && len(changed) > 0 {
-		return parts
+	if t.Mode == ModeFull && len(read) > 0 {
+		return parts, reread
 	}
-	return changed
+	return read, reread
 }
 
 func (l *Loader) skip(ctx context.Context, step Step, reason string, start time.Time, log *slog.Logger) (StepResult, error) {
@@ -293,7 +307,7 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, pro
 		return StepResult{}, fmt.Errorf("load %s: %w", t.Name, err)
 	}
 	conv := NewConverter(t, ConvertOptions{Window: step.Window, EjecutivosIDCliente: opts.EjecutivosIDCliente})
-	var counts ReadCounts
+	counts := ReadCounts{PartMaxIncr: map[string]time.Time{}}
 	var warnings []string
 	fail := func(err error) (StepResult, error) {
 		w.Abort(ctx, err)
@@ -307,6 +321,7 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, pro
 	var rej Reject
 	var doneBytes int64
 	for _, p := range step.Parts {
+		conv.SetReadFrom(p.ReadFrom)
 		rd, err := l.src.Open(ctx, t, p, step.Window)
 		if err != nil {
 			return fail(err)
@@ -352,6 +367,9 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, pro
 		warnings = append(warnings, rd.Warnings()...)
 		if err := rd.Close(); err != nil {
 			return fail(err)
+		}
+		if m := conv.TakeMaxSeen(); !m.IsZero() {
+			counts.PartMaxIncr[p.Name] = m
 		}
 		doneBytes += p.Size
 		prog.Advance(counts.Read, doneBytes)

@@ -120,6 +120,32 @@ type Part struct {
 	Name   string // path, or bigquery:<table>
 	Size   int64
 	SHA256 string // hex; empty for BigQuery
+	// ReadFrom is set on an unchanged landing file read again because it held rows
+	// beyond its last window: its rows before ReadFrom were read then, and reading them
+	// again could write back an older version of a key a later file has updated.
+	ReadFrom time.Time
+}
+
+// LandedFile is a landing file a dir-source load committed, as etl.landing_file
+// records it.
+type LandedFile struct {
+	Part
+	// MaxIncr is the greatest incremental value among the file's rows that reached the
+	// window check, ReadUntil the end of the window the file was read with; zero when
+	// unknown (full tables, files recorded before they were kept, unbounded windows).
+	MaxIncr, ReadUntil time.Time
+}
+
+// Same reports whether p is this file unchanged: same path, size and sha256.
+func (f LandedFile) Same(p Part) bool {
+	return f.Name == p.Name && f.Size == p.Size && f.SHA256 == p.SHA256
+}
+
+// Complete reports whether every row of the file was inside a window that has been
+// read. Rows at or after ReadUntil were filtered as beyond that window's end: a later
+// window still owes them, so the file must be read again.
+func (f LandedFile) Complete() bool {
+	return f.MaxIncr.IsZero() || f.ReadUntil.IsZero() || f.MaxIncr.Before(f.ReadUntil)
 }
 
 // RecordReader streams the records of one part.

@@ -34,15 +34,24 @@ func (s *Store) Watermark(ctx context.Context, table string) (time.Time, bool, e
 }
 
 // LandedFiles returns the landing files a dir-source load committed for a table.
-func (s *Store) LandedFiles(ctx context.Context, table string) (map[string]etl.Part, error) {
-	rows, err := s.pool.Query(ctx, `SELECT path, size, sha256 FROM etl.landing_file WHERE table_name = $1`, table)
+func (s *Store) LandedFiles(ctx context.Context, table string) (map[string]etl.LandedFile, error) {
+	rows, err := s.pool.Query(ctx, `SELECT path, size, sha256, max_incremental, read_until
+		FROM etl.landing_file WHERE table_name = $1`, table)
 	if err != nil {
 		return nil, fmt.Errorf("landing files %s: %w", table, err)
 	}
-	out := map[string]etl.Part{}
-	var p etl.Part
-	_, err = pgx.ForEachRow(rows, []any{&p.Name, &p.Size, &p.SHA256}, func() error {
-		out[p.Name] = p
+	out := map[string]etl.LandedFile{}
+	var f etl.LandedFile
+	var maxIncr, readUntil *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&f.Name, &f.Size, &f.SHA256, &maxIncr, &readUntil}, func() error {
+		f.MaxIncr, f.ReadUntil = time.Time{}, time.Time{}
+		if maxIncr != nil {
+			f.MaxIncr = *maxIncr
+		}
+		if readUntil != nil {
+			f.ReadUntil = *readUntil
+		}
+		out[f.Name] = f
 		return nil
 	})
 	if err != nil {
@@ -304,7 +313,7 @@ func (w *stepWriter) Commit(ctx context.Context, c etl.ReadCounts) (res etl.Step
 	}
 	phase("rejects")
 	if w.st.RecordLanding {
-		if err := w.recordLanding(ctx); err != nil {
+		if err := w.recordLanding(ctx, c.PartMaxIncr); err != nil {
 			return res, err
 		}
 	}
@@ -423,15 +432,20 @@ func (w *stepWriter) recordDirectChanges(ctx context.Context) error {
 	return err
 }
 
-func (w *stepWriter) recordLanding(ctx context.Context) error {
+// recordLanding records the step's parts with the greatest incremental value each
+// held and the end of the window they were read with: a part holding rows beyond that
+// end is read again by a later run (etl.LandedFile.Complete).
+func (w *stepWriter) recordLanding(ctx context.Context, maxIncr map[string]time.Time) error {
 	batch := &pgx.Batch{}
 	for _, p := range w.st.Parts {
 		batch.Queue(`
-			INSERT INTO etl.landing_file (table_name, path, size, sha256, loaded_run_id, loaded_at)
-			VALUES ($1, $2, $3, $4, $5, now())
+			INSERT INTO etl.landing_file (table_name, path, size, sha256, loaded_run_id, loaded_at,
+			                              max_incremental, read_until)
+			VALUES ($1, $2, $3, $4, $5, now(), $6, $7)
 			ON CONFLICT (table_name, path) DO UPDATE
 			SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, loaded_run_id = EXCLUDED.loaded_run_id,
-			    loaded_at = now()`, w.t.Name, p.Name, p.Size, p.SHA256, w.st.RunID)
+			    loaded_at = now(), max_incremental = EXCLUDED.max_incremental, read_until = EXCLUDED.read_until`,
+			w.t.Name, p.Name, p.Size, p.SHA256, w.st.RunID, timeArg(maxIncr[p.Name]), timeArg(w.st.Window.To))
 	}
 	if err := w.tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("landing files: %w", err)

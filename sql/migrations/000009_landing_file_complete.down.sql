@@ -1,0 +1,3 @@
+ALTER TABLE etl.landing_file
+    DROP COLUMN read_until,
+    DROP COLUMN max_incremental;
