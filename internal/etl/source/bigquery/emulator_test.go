@@ -219,7 +219,7 @@ func fileRecords(t *testing.T, tb *etl.Table) [][]string {
 }
 
 // TestEmulatorEveryQueryMatchesFiles runs every extraction query over the synthetic
-// set, in pages of 3,000 rows (trandeuda: 9 pages, gestiones 2), and checks that the one conversion
+// set, in pages of 3,000 rows (trandeuda: 9 pages, voicebot 2), and checks that the one conversion
 // path gives the same accepted rows and the same rejects as the landing files, the
 // rows the files record as filtered_* never arriving from BigQuery (filters pushed
 // down, @id_cliente and DISTINCT included).

@@ -101,7 +101,7 @@ func (g *generator) assignments() {
 	}
 	for i, c := range g.camps {
 		cm := CampaignManifest{Archivo: c.archivo, Cartera: c.cartera, FechaApertura: c.apertura.String(),
-			FechaTrandeuda: c.apertura.AddDays(-1).String()}
+			FechaTrandeuda: c.trandeuda.String()}
 		if !c.cierre.IsZero() {
 			cm.FechaCierre = c.cierre.String()
 		}

@@ -69,14 +69,14 @@ func (g *generator) calendario() error {
 		rows = append(rows, r.vals)
 	}
 	tem, cf, an := g.camps[campTemprana], g.camps[campCF], g.camps[campAN]
-	td := func(c campaign) string { return c.apertura.AddDays(-1).String() }
+	td := func(c campaign) string { return c.trandeuda.String() }
 	add("archivo", tem.archivo, "tipo_cartera", "TEMPRANA", "periodo_asignacion", "2025-06", "rango_vencimiento", "0-30",
 		"estado_cartera", "ABIERTA", "periodo_mes", "2025-06", "tipo_ciclo_campana", "MENSUAL", "categoria_duracion", "MEDIA",
 		"fecha_apertura", tem.apertura.String(), "fecha_trandeuda", td(tem), "fecha_cierre_planificada", "2025-06-30",
 		"periodo_date", "2025-06-01", "duracion_campana_dias_habiles", "21", "anno_asignacion", "2025", "es_cartera_abierta", "true")
 	// The second Temprana row: a later periodo_date and apertura with newer attributes.
-	// Its fecha_trandeuda stays the campaign's (apertura − 1 of the MIN apertura, a
-	// Sunday): the latest row supplies aux.campana.fecha_trandeuda (§4.1).
+	// Its fecha_trandeuda stays the campaign's (the MIN apertura's): the latest row
+	// supplies aux.campana.fecha_trandeuda (§4.1).
 	// Its planned close is capped at as_of: nothing in the set is dated after it.
 	planned := min("2025-07-31", g.opts.AsOf.String())
 	add("archivo", tem.archivo, "tipo_cartera", "TEMPRANA", "periodo_asignacion", "2025-07", "rango_vencimiento", "0-60",
@@ -96,8 +96,8 @@ func (g *generator) calendario() error {
 	g.edges.add("calendario_second_row", "Temprana has a second calendario row: later periodo_date and apertura, newer attributes, still open",
 		[]KeyRef{key("calendario", "archivo", tem.archivo, "periodo_date", "2025-06-01"),
 			key("calendario", "archivo", tem.archivo, "periodo_date", "2025-07-01", "fecha_apertura", "2025-07-01")}, nil)
-	g.edges.add("calendario_fecha_trandeuda_sunday", "fecha_trandeuda = apertura − 1 falls on a Sunday (Temprana, 2025-06-01)",
-		[]KeyRef{key("calendario", "archivo", tem.archivo, "fecha_trandeuda", td(tem))}, nil)
+	g.edges.add("calendario_fecha_trandeuda_after_apertura", "CF_ANN's fecha_trandeuda is the business day after its apertura",
+		[]KeyRef{key("calendario", "archivo", cf.archivo, "fecha_apertura", cf.apertura.String(), "fecha_trandeuda", td(cf))}, nil)
 	g.edges.add("calendario_closed", "CF_ANN closed 2025-06-27 and AN closed 2025-07-08",
 		[]KeyRef{key("calendario", "archivo", cf.archivo, "fecha_cierre", cf.cierre.String()),
 			key("calendario", "archivo", an.archivo, "fecha_cierre", an.cierre.String())}, nil)

@@ -15,8 +15,11 @@ import (
 var (
 	queueNames = []string{"COLA_TEMPRANA_MOVIL", "COLA_TEMPRANA_FIJA", "COLA_CF_ANN", "COLA_ALTAS_NUEVAS"}
 	queueIDs   = []string{"CMP-1001", "CMP-1002", "CMP-1003", "CMP-1004"}
-	// botCounts weights 1..6 weekly bot attempts for the 70% of clients the bot calls.
-	botCounts = []float64{0.30, 0.25, 0.18, 0.12, 0.09, 0.06}
+	// botCounts weights 1..6 weekly bot attempts for the 70% of clients the bot calls,
+	// callCounts 1..3 weekly calls for the 50% of clients called. Both lean to few
+	// attempts (means 2.0 and 1.5), which keeps the large set at ~1M gestiones.
+	botCounts  = []float64{0.50, 0.24, 0.12, 0.07, 0.04, 0.03}
+	callCounts = []float64{0.60, 0.30, 0.10}
 )
 
 // Edge kinds of injected gestiones.
@@ -235,7 +238,7 @@ func (g *generator) gestiones(ctx context.Context, ch *channel) error {
 					n = 1 + pick(r, botCounts)
 				}
 			} else if r.Float64() < 0.50 {
-				n = 1 + r.IntN(3)
+				n = 1 + pick(r, callCounts)
 			}
 			for k := 0; k < n; k++ {
 				if wd := r.IntN(5); g.active(c, ws+wd) {

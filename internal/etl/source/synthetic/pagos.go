@@ -459,10 +459,16 @@ func (g *generator) writeTrandeuda(ctx context.Context) error {
 				nil, []KeyRef{key(tn, "cod_cuenta", a.cuenta)})
 		}
 	}
-	for _, c := range g.camps {
-		if wd := c.apertura.AddDays(-1).Start().Weekday(); wd == 0 {
-			g.edges.add("trandeuda_sunday_snapshot", "the snapshot on a Sunday fecha_trandeuda",
-				[]KeyRef{key(tn, "fecha_proceso", c.apertura.AddDays(-1).String())}, nil)
+	// CF_ANN's accounts assigned on apertura first appear in the next day's snapshot,
+	// its fecha_trandeuda.
+	cf := &g.camps[campCF]
+	for _, as := range g.asig {
+		if a := &g.accounts[as.account]; as.camp == campCF && a.tdMode == tdNormal && g.dayOf(as.creado) == cf.ap {
+			g.edges.add("trandeuda_fecha_trandeuda_after_apertura",
+				"a CF_ANN account assigned on apertura: first in the next business day's snapshot, its fecha_trandeuda",
+				[]KeyRef{key(tn, "cod_cuenta", a.cuenta, "fecha_proceso", g.days[cf.td].str)},
+				[]KeyRef{key(tn, "cod_cuenta", a.cuenta, "fecha_proceso", g.days[cf.ap].str)})
+			break
 		}
 	}
 	g.expect(t.Name, map[string]int{etl.ReasonFilteredMonto: 2, etl.ReasonFilteredMotivo: 2}, nil)

@@ -40,9 +40,9 @@ var (
 type Scale uint8
 
 const (
-	// Small is the default: ~600 clients, ~800 accounts, 3 campaigns, ~32 business days.
+	// Small is the default: ~780 clients, ~800 accounts, 3 campaigns, ~32 business days.
 	Small Scale = iota
-	// Large is the benchmark set: ~100k accounts, ~1M gestiones, ~3.4M trandeuda rows.
+	// Large is the benchmark set: ~100k accounts, ~1M gestiones, ~3.1M trandeuda rows.
 	Large
 )
 

@@ -2,6 +2,7 @@ package synthetic
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -339,12 +340,12 @@ func (ds *dataset) match(t *testing.T, k KeyRef) int {
 
 // wantEdges are the §7 edge cases every data set carries.
 var wantEdges = []string{
-	"calendario_second_row", "calendario_fecha_trandeuda_sunday", "calendario_closed",
+	"calendario_second_row", "calendario_fecha_trandeuda_after_apertura", "calendario_closed",
 	"asignaciones_negocio_variants", "asignaciones_min_vto_bands", "asignaciones_late", "asignaciones_evening",
 	"asignaciones_two_campaigns", "asignaciones_unmatched_archivo",
 	"trandeuda_never_appears", "trandeuda_owes_under_one", "trandeuda_misses_fecha_trandeuda",
 	"trandeuda_paid_document_leaves", "trandeuda_partial_payment_reduces", "trandeuda_document_in_two_files",
-	"trandeuda_filtered_monto", "trandeuda_filtered_motivo_rechazo", "trandeuda_sunday_snapshot",
+	"trandeuda_filtered_monto", "trandeuda_filtered_motivo_rechazo", "trandeuda_fecha_trandeuda_after_apertura",
 	"homologacion_mibotair_pdp_cd", "homologacion_mibotair_ci_variants", "homologacion_mibotair_other",
 	"homologacion_mibotair_null_n3", "homologacion_mibotair_non_numeric_peso", "homologacion_mibotair_pdp_on_ci",
 	"homologacion_voicebot_null_compromiso", "homologacion_voicebot_no_contacto", "homologacion_voicebot_pdp_cd_only",
@@ -435,7 +436,6 @@ func TestCalendario(t *testing.T) {
 		"Cartera_Agencia_Cobranding_Gestion_AN_20250610":       "2025-07-08",
 	}
 	minAp := map[string]string{}
-	sunday := false
 	for _, r := range td.rows {
 		a := r[td.col("archivo")]
 		cierre, ok := want[a]
@@ -450,20 +450,43 @@ func TestCalendario(t *testing.T) {
 			minAp[a] = ap
 		}
 	}
+	// fecha_trandeuda, in every row of the campaign: its apertura, or the business
+	// day after for CF_ANN.
+	lag := map[string]int{
+		"Cartera_Agencia_Cobranding_Gestion_Temprana_20250602": 0,
+		"Cartera_Agencia_Cobranding_Gestion_CF_ANN_20250603":   1,
+		"Cartera_Agencia_Cobranding_Gestion_AN_20250610":       0,
+	}
 	for _, r := range td.rows {
 		a := r[td.col("archivo")]
 		ap, _ := etl.ParseDate(minAp[a])
-		ftd := r[td.col("fecha_trandeuda")]
-		if ftd != ap.AddDays(-1).String() {
-			t.Errorf("%s: fecha_trandeuda %s, want apertura − 1 = %s", a, ftd, ap.AddDays(-1))
+		wantTD := ap
+		if lag[a] == 1 {
+			wantTD = nextBusinessDay(ap)
 		}
-		if d, _ := etl.ParseDate(ftd); d.Start().Weekday() == time.Sunday {
-			sunday = true
+		if ftd := r[td.col("fecha_trandeuda")]; ftd != wantTD.String() {
+			t.Errorf("%s (periodo_date %s): fecha_trandeuda %s, want %s", a, r[td.col("periodo_date")], ftd, wantTD)
 		}
 	}
-	if !sunday {
-		t.Error("no fecha_trandeuda falls on a Sunday")
+	for _, c := range ds.man.Campaigns {
+		ap, _ := etl.ParseDate(c.FechaApertura)
+		if c.FechaTrandeuda != ap.String() && c.FechaTrandeuda != nextBusinessDay(ap).String() {
+			t.Errorf("manifest: %s fecha_trandeuda %s is neither apertura %s nor the business day after", c.Archivo, c.FechaTrandeuda, ap)
+		}
 	}
+}
+
+func nextBusinessDay(d etl.Date) etl.Date {
+	d = d.AddDays(1)
+	for isWeekend(d) {
+		d = d.AddDays(1)
+	}
+	return d
+}
+
+func isWeekend(d etl.Date) bool {
+	wd := d.Start().Weekday()
+	return wd == time.Saturday || wd == time.Sunday
 }
 
 // assigned returns the asignaciones rows whose archivo names a campaign.
@@ -555,16 +578,27 @@ func TestAsignaciones(t *testing.T) {
 			}
 		}
 	}
-	if n := len(clients); n < 550 || n > 650 {
-		t.Errorf("%d clients, want ~600", n)
+	if n := len(clients); n < 740 || n > 820 {
+		t.Errorf("%d clients, want ~780", n)
 	}
-	if n := len(accounts); n < 720 || n > 880 {
+	if n := len(accounts); n < 760 || n > 840 {
 		t.Errorf("%d accounts, want ~800", n)
 	}
+	// As in real portfolios: ~1.02 accounts per client, 2% of clients with two or three.
+	multi := 0
 	for cl, accs := range clients {
 		if len(accs) < 1 || len(accs) > 3 {
 			t.Errorf("client %s has %d accounts, want 1–3", cl, len(accs))
 		}
+		if len(accs) > 1 {
+			multi++
+		}
+	}
+	if r := float64(len(accounts)) / float64(len(clients)); r < 1.0 || r > 1.05 {
+		t.Errorf("%.3f accounts per client, want ~1.02", r)
+	}
+	if share := float64(multi) / float64(len(clients)); share < 0.01 || share > 0.035 {
+		t.Errorf("clients with 2–3 accounts: %.3f, want ~2%%", share)
 	}
 	for _, v := range []string{"MOVIL", "Movil", " movil ", "FIJA", "HFC", ""} {
 		if variants[v] == 0 {
@@ -667,6 +701,137 @@ func TestTrandeuda(t *testing.T) {
 	}
 }
 
+// snapshots indexes the trandeuda rows a load accepts: per account its snapshot days
+// (ascending) and per (account, day) its documents.
+type snapshots struct {
+	days map[string][]string
+	docs map[[2]string]map[string]bool
+}
+
+func (ds *dataset) snapshots(t *testing.T) *snapshots {
+	td := ds.tables["trandeuda"]
+	s := &snapshots{days: map[string][]string{}, docs: map[[2]string]map[string]bool{}}
+	for _, r := range td.rows {
+		if r[td.col("motivo_rechazo")] != "" || parseCents(t, r[td.col("monto_exigible")]) <= 0 {
+			continue
+		}
+		k := [2]string{r[td.col("cod_cuenta")], r[td.col("fecha_proceso")]}
+		if s.docs[k] == nil {
+			s.docs[k] = map[string]bool{}
+			s.days[k[0]] = append(s.days[k[0]], k[1])
+		}
+		s.docs[k][r[td.col("nro_documento")]] = true
+	}
+	for _, d := range s.days {
+		slices.Sort(d)
+	}
+	return s
+}
+
+// asigCuenta is one (campaign, account) as aux.asignacion_cuenta derives it (§4.3).
+type asigCuenta struct {
+	archivo, cuenta       string
+	apertura, trandeuda   string
+	fechaAsignacion, snap string // snap: snap_asig, "" when NULL
+}
+
+// assignments derives snap_asig for every (campaign, account): the campaign's
+// fecha_trandeuda if the account has a snapshot that day, else its first snapshot in
+// [fecha_asignacion, fin]. Campaign attributes come from calendario as §4.1 collapses
+// it: MIN apertura, the rest from the row with the greatest periodo_date.
+func (ds *dataset) asigCuentas(t *testing.T, snaps *snapshots) []asigCuenta {
+	tc := ds.tables["calendario"]
+	type camp struct{ apertura, trandeuda, fin, periodo string }
+	camps := map[string]*camp{}
+	for _, r := range tc.rows {
+		a := strings.ToUpper(r[tc.col("archivo")])
+		c := camps[a]
+		if c == nil {
+			c = &camp{apertura: r[tc.col("fecha_apertura")]}
+			camps[a] = c
+		}
+		c.apertura = min(c.apertura, r[tc.col("fecha_apertura")])
+		if p := r[tc.col("periodo_date")]; p > c.periodo {
+			c.periodo, c.trandeuda, c.fin = p, r[tc.col("fecha_trandeuda")], r[tc.col("fecha_cierre")]
+		}
+	}
+	ta := ds.tables["asignaciones"]
+	first := map[[2]string]string{}
+	for _, r := range ds.assigned() {
+		k := [2]string{strings.ToUpper(strings.TrimSuffix(r[ta.col("archivo")], ".txt")), r[ta.col("cuenta")]}
+		if fa := r[ta.col("fecha_asignacion")]; first[k] == "" || fa < first[k] {
+			first[k] = fa
+		}
+	}
+	var out []asigCuenta
+	for k, fa := range first {
+		c := camps[k[0]]
+		if c == nil {
+			t.Fatalf("archivo %s matches no calendario row", k[0])
+		}
+		fin := cmp.Or(c.fin, ds.man.AsOf)
+		as := asigCuenta{archivo: k[0], cuenta: k[1], apertura: c.apertura, trandeuda: c.trandeuda, fechaAsignacion: fa}
+		if snaps.docs[[2]string{k[1], c.trandeuda}] != nil {
+			as.snap = c.trandeuda
+		} else {
+			for _, d := range snaps.days[k[1]] {
+				if d >= fa && d <= fin {
+					as.snap = d
+					break
+				}
+			}
+		}
+		out = append(out, as)
+	}
+	slices.SortFunc(out, func(x, y asigCuenta) int {
+		return cmp.Or(strings.Compare(x.archivo, y.archivo), strings.Compare(x.cuenta, y.cuenta))
+	})
+	return out
+}
+
+// TestSnapAsig: a trandeuda snapshot is delivered on every fecha_trandeuda, and the
+// accounts assigned on apertura take their snap_asig from it, except the 10 that miss
+// it and appear the next business day.
+func TestSnapAsig(t *testing.T) {
+	ds := small(t)
+	snaps := ds.snapshots(t)
+	for _, c := range ds.man.Campaigns {
+		if !slices.Contains(ds.man.SnapshotDays, c.FechaTrandeuda) {
+			t.Errorf("%s: no trandeuda snapshot on fecha_trandeuda %s", c.Archivo, c.FechaTrandeuda)
+		}
+	}
+	missing := map[string]bool{}
+	for _, k := range ds.man.EdgeCases["trandeuda_misses_fecha_trandeuda"].Absent {
+		missing[k.Key["cod_cuenta"]] = true
+	}
+	onApertura := map[string]int{}
+	missed := 0
+	for _, as := range ds.asigCuentas(t, snaps) {
+		switch {
+		case as.snap == "":
+		case missing[as.cuenta]:
+			missed++
+			if as.snap == as.trandeuda {
+				t.Errorf("%s %s: listed as missing fecha_trandeuda %s, yet takes it as snap_asig", as.archivo, as.cuenta, as.trandeuda)
+			}
+		case as.fechaAsignacion == as.apertura:
+			onApertura[as.archivo]++
+			if as.snap != as.trandeuda {
+				t.Errorf("%s %s: assigned on apertura %s, snap_asig %s, want fecha_trandeuda %s",
+					as.archivo, as.cuenta, as.apertura, as.snap, as.trandeuda)
+			}
+		}
+	}
+	for _, c := range ds.man.Campaigns {
+		if onApertura[strings.ToUpper(c.Archivo)] == 0 {
+			t.Errorf("%s: no account assigned on apertura with a snapshot", c.Archivo)
+		}
+	}
+	if missed != len(missing) || missed != 10 {
+		t.Errorf("%d accounts miss the fecha_trandeuda snapshot (of %d listed), want 10", missed, len(missing))
+	}
+}
+
 func parseCents(t testing.TB, s string) int64 {
 	t.Helper()
 	var neg bool
@@ -689,18 +854,23 @@ var pagosArchivo = regexp.MustCompile(`^PAGOS_(\d{4}-\d\d-\d\d)_([12])$`)
 func TestPagos(t *testing.T) {
 	ds := small(t)
 	tp, tt := ds.tables["pagos"], ds.tables["trandeuda"]
-	// Per document: first snapshot, greatest amount, account.
-	firstSnap, maxAmt, account := map[string]string{}, map[string]int64{}, map[string]string{}
+	// Per document: greatest amount, account.
+	maxAmt, account := map[string]int64{}, map[string]string{}
 	for _, r := range tt.rows {
 		if r[tt.col("motivo_rechazo")] != "" {
 			continue
 		}
-		d, fp := r[tt.col("nro_documento")], r[tt.col("fecha_proceso")]
-		if firstSnap[d] == "" || fp < firstSnap[d] {
-			firstSnap[d] = fp
-		}
+		d := r[tt.col("nro_documento")]
 		maxAmt[d] = max(maxAmt[d], parseCents(t, r[tt.col("monto_exigible")]))
 		account[d] = r[tt.col("cod_cuenta")]
+	}
+	// Per account: its assignment snapshots (snap_asig, one per campaign).
+	snaps := ds.snapshots(t)
+	snapAsig := map[string][]string{}
+	for _, as := range ds.asigCuentas(t, snaps) {
+		if as.snap != "" {
+			snapAsig[as.cuenta] = append(snapAsig[as.cuenta], as.snap)
+		}
 	}
 	future := ds.man.EdgeCases["pagos_future_date"].Present[0].Key
 	seen := map[string]bool{}
@@ -736,12 +906,10 @@ func TestPagos(t *testing.T) {
 		if d == unknownDocument {
 			continue
 		}
-		if firstSnap[d] == "" {
-			t.Errorf("payment of %s: document in no snapshot", d)
-			continue
-		}
-		if fp < firstSnap[d] {
-			t.Errorf("payment of %s on %s before its first snapshot %s", d, fp, firstSnap[d])
+		// Only documents of an assignment snapshot, never before that snapshot.
+		cu := account[d]
+		if !slices.ContainsFunc(snapAsig[cu], func(sa string) bool { return sa <= fp && snaps.docs[[2]string{cu, sa}][d] }) {
+			t.Errorf("payment of %s on %s: not a document of an assignment snapshot of account %q on or before it (%v)", d, fp, cu, snapAsig[cu])
 		}
 		paid[d] += c
 		payers[account[d]] = true
@@ -843,8 +1011,11 @@ func TestGestiones(t *testing.T) {
 func TestCountsInRange(t *testing.T) {
 	ds := small(t)
 	m := ds.man
-	if m.Clientes < 550 || m.Clientes > 650 || m.Cuentas < 720 || m.Cuentas > 880 {
-		t.Errorf("clientes %d, cuentas %d: want ~600 / ~800", m.Clientes, m.Cuentas)
+	if m.Clientes < 740 || m.Clientes > 820 || m.Cuentas < 760 || m.Cuentas > 840 {
+		t.Errorf("clientes %d, cuentas %d: want ~780 / ~800", m.Clientes, m.Cuentas)
+	}
+	if r := float64(m.Cuentas) / float64(m.Clientes); r < 1.0 || r > 1.05 {
+		t.Errorf("%.3f accounts per client, want ~1.02", r)
 	}
 	if len(m.Campaigns) != 3 {
 		t.Errorf("%d campaigns", len(m.Campaigns))

@@ -19,12 +19,13 @@ const (
 
 // campaign is one §7 campaign with its days as indices into generator.days.
 type campaign struct {
-	archivo  string
-	short    string // campania_act and queue names
-	cartera  string
-	apertura etl.Date
-	cierre   etl.Date // zero: open
-	share    float64  // share of clients
+	archivo   string
+	short     string // campania_act and queue names
+	cartera   string
+	apertura  etl.Date
+	trandeuda etl.Date // fecha_trandeuda: on apertura or the business day after
+	cierre    etl.Date // zero: open
+	share     float64  // share of clients
 	// Day indices: fecha_trandeuda, apertura, fin (cierre, or the horizon when open:
 	// only days ≤ as_of are written).
 	td, ap, fin int
@@ -34,7 +35,7 @@ type campaign struct {
 // horizon for an as_of before it.
 var horizonEnd = etl.NewDate(2025, time.July, 31)
 
-// dayInfo is one calendar day from the first fecha_trandeuda to as_of.
+// dayInfo is one calendar day from the first apertura to the horizon.
 type dayInfo struct {
 	date     etl.Date
 	str      string // YYYY-MM-DD
@@ -92,11 +93,12 @@ type scaleParams struct {
 	maxKeys int // keys listed per share-of-population edge case
 }
 
+// At ~1.024 accounts per client: ~800 accounts (Small), ~100k (Large).
 func paramsFor(s Scale) scaleParams {
 	if s == Large {
-		return scaleParams{clients: 75000, agents: 100, maxKeys: 25}
+		return scaleParams{clients: 97700, agents: 100, maxKeys: 25}
 	}
-	return scaleParams{clients: 600, agents: 10, maxKeys: 25}
+	return scaleParams{clients: 780, agents: 10, maxKeys: 25}
 }
 
 type generator struct {
@@ -108,7 +110,7 @@ type generator struct {
 	edges *edges
 
 	camps [nCamps]campaign
-	// days run from the first fecha_trandeuda to the horizon, max(as_of, 2025-07-31):
+	// days run from the first apertura to the horizon, max(as_of, 2025-07-31):
 	// gestiones and payments are drawn up to the horizon and only what falls on or
 	// before as_of is written, so a later as_of (up to 2025-07-31) extends the same data
 	// set: the per-day files of earlier days stay byte-identical, which is what an
@@ -148,18 +150,21 @@ func (g *generator) table(name string) *etl.Table {
 	return t
 }
 
-// calendar fixes the three campaigns of §7 and the day list.
+// calendar fixes the three campaigns of §7 and the day list. fecha_trandeuda follows
+// the operator's calendars: the debt snapshot of apertura (Temprana, AN) or of the
+// business day after (CF_ANN, Tuesday 06-03 → Wednesday 06-04), never before apertura.
 func (g *generator) calendar() {
 	d := etl.NewDate
 	g.camps = [nCamps]campaign{
 		campTemprana: {archivo: "Cartera_Agencia_Cobranding_Gestion_Temprana_20250602", short: "TEMPRANA", cartera: "TEMPRANA",
-			apertura: d(2025, time.June, 2), share: 0.40},
+			apertura: d(2025, time.June, 2), trandeuda: d(2025, time.June, 2), share: 0.40},
 		campCF: {archivo: "Cartera_Agencia_Cobranding_Gestion_CF_ANN_20250603", short: "CF_ANN", cartera: "CUOTA_FRACCIONAMIENTO",
-			apertura: d(2025, time.June, 3), cierre: d(2025, time.June, 27), share: 0.30},
+			apertura: d(2025, time.June, 3), trandeuda: d(2025, time.June, 4), cierre: d(2025, time.June, 27), share: 0.30},
 		campAN: {archivo: "Cartera_Agencia_Cobranding_Gestion_AN_20250610", short: "AN", cartera: "ALTAS_NUEVAS",
-			apertura: d(2025, time.June, 10), cierre: d(2025, time.July, 8), share: 0.30},
+			apertura: d(2025, time.June, 10), trandeuda: d(2025, time.June, 10), cierre: d(2025, time.July, 8), share: 0.30},
 	}
-	first := g.camps[campTemprana].apertura.AddDays(-1) // the earliest fecha_trandeuda
+	// Every snapshot, assignment, gestión and payment falls on or after the first apertura.
+	first := g.camps[campTemprana].apertura
 	last := g.opts.AsOf
 	if last.Before(horizonEnd) {
 		last = horizonEnd
@@ -179,25 +184,17 @@ func (g *generator) calendar() {
 	for i := range g.camps {
 		c := &g.camps[i]
 		c.ap = idx(c.apertura)
-		c.td = c.ap - 1
+		c.td = idx(c.trandeuda)
 		c.fin = g.horizon
 		if !c.cierre.IsZero() {
 			c.fin = idx(c.cierre)
 		}
 	}
-	isTD := func(i int) bool {
-		for _, c := range g.camps {
-			if c.td == i {
-				return true
-			}
-		}
-		return false
-	}
+	// Every fecha_trandeuda is a business day, so the snapshot days are the business
+	// days up to as_of.
 	for i, di := range g.days[:g.asOf+1] {
-		if di.business || isTD(i) {
+		if di.business {
 			g.snapDays = append(g.snapDays, i)
-		}
-		if di.business && i >= g.camps[campTemprana].ap {
 			g.man.BusinessDays++
 		}
 	}
@@ -230,7 +227,7 @@ func (g *generator) world() {
 	r := newStream(g.opts.Seed, "world")
 	nc := g.p.clients
 	g.clients = make([]client, 0, nc)
-	g.accounts = make([]account, 0, nc*4/3+16)
+	g.accounts = make([]account, 0, nc*21/20+16)
 	g.docs = make([]document, 0, nc*2)
 	shares := []float64{g.camps[0].share, g.camps[1].share, g.camps[2].share}
 	codLuna, cuenta, nro := 30000000, int64(5100000000), 1000000000
@@ -241,7 +238,7 @@ func (g *generator) world() {
 			phone: itoa(900000000 + r.IntN(100000000)), camp: int8(pick(r, shares)),
 			acc0: int32(len(g.accounts)), start: [nCamps]int16{-1, -1, -1},
 		}
-		c.nacc = int32(1 + pick(r, []float64{0.72, 0.22, 0.06}))
+		c.nacc = int32(1 + pick(r, accountsPerClient))
 		g.clients = append(g.clients, c)
 		for k := int32(0); k < c.nacc; k++ {
 			cuenta += 1 + int64(r.IntN(16))
@@ -285,8 +282,11 @@ func (g *generator) world() {
 }
 
 var (
-	negocioMovil = []string{"MOVIL", "Movil", " movil "}
-	negocioOther = []string{"FIJA", "HFC", ""}
+	// accountsPerClient weights 1, 2 and 3 accounts per client: as in real portfolios,
+	// 2% of clients hold two or three (~1.024 accounts per client).
+	accountsPerClient = []float64{0.98, 0.016, 0.004}
+	negocioMovil      = []string{"MOVIL", "Movil", " movil "}
+	negocioOther      = []string{"FIJA", "HFC", ""}
 	// minVtoBands are days before apertura: 0-30, 31-60, 61-90, 91-180, 180+ (to 250).
 	minVtoBands = [][2]int{{0, 30}, {31, 60}, {61, 90}, {91, 180}, {181, 250}}
 )
