@@ -100,15 +100,24 @@ func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res T
 		opts.Full = true
 		t.opts = opts
 	}
-	if opts.Full {
-		// A full rebuild usually follows a bulk load that autovacuum has not analyzed
-		// yet; stale raw statistics turn the big joins into nested loops.
-		for _, tbl := range []string{"calendario", "asignaciones", "trandeuda", "pagos", "voicebot_gestiones",
-			"mibotair_gestiones", "homologacion_mibotair", "homologacion_voicebot", "ejecutivos"} {
-			if _, err := tx.Exec(ctx, "ANALYZE raw."+tbl); err != nil {
-				return res, fmt.Errorf("transform: analyze raw.%s: %w", tbl, err)
-			}
+	// A transform usually follows a load that autovacuum has not analyzed yet (or
+	// never will: it may be off); stale raw statistics turn the big joins into nested
+	// loops and the day-slice filters into full scans.
+	stale := []string{"calendario", "asignaciones", "trandeuda", "pagos", "voicebot_gestiones",
+		"mibotair_gestiones", "homologacion_mibotair", "homologacion_voicebot", "ejecutivos"}
+	if !opts.Full {
+		if stale, err = t.strings(ctx, "q_raw_stale"); err != nil {
+			return res, err
 		}
+	}
+	for _, tbl := range stale {
+		if _, err := tx.Exec(ctx, "ANALYZE "+pgx.Identifier{"raw", tbl}.Sanitize()); err != nil {
+			return res, fmt.Errorf("transform: analyze raw.%s: %w", tbl, err)
+		}
+	}
+	var summarized int64
+	if err := t.queryRow(ctx, "q_raw_brin_summarize", nil, &summarized); err != nil {
+		return res, err
 	}
 	if err := t.run(ctx, &res); err != nil {
 		return res, err
@@ -667,6 +676,18 @@ func (t *transformer) campaigns(ctx context.Context) (out []etl.Campaign, built,
 		return nil, nil, nil, fmt.Errorf("campaign build: %w", err)
 	}
 	return out, built, builtAsOf, nil
+}
+
+func (t *transformer) strings(ctx context.Context, name string) ([]string, error) {
+	rows, err := t.query(ctx, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
 }
 
 func (t *transformer) dates(ctx context.Context, name string, args []any) ([]etl.Date, error) {
