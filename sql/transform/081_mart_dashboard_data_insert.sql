@@ -102,6 +102,10 @@ WITH sd AS MATERIALIZED (
     JOIN r ON r.archivo = k.archivo
     JOIN aux.gestiones_unificadas g ON g.cod_luna = k.cod_luna AND g.fecha >= k.fa
     WHERE g.fecha BETWEEN GREATEST(r.nuevo, r.apertura) AND r.hasta
+      -- the same bounds over all campaigns, as constants: an index range of the days
+      -- counted from scratch instead of every gestión
+      AND g.fecha >= (SELECT min(GREATEST(r2.nuevo, r2.apertura)) FROM r r2)
+      AND g.fecha <= (SELECT max(r2.hasta) FROM r r2)
     GROUP BY k.archivo, k.servicio, g.fecha
     UNION ALL
     -- recupero: each payment of the campaign once the account is in P
