@@ -125,6 +125,10 @@ type TransformPlan struct {
 	// operation marts.
 	GestAll  bool
 	GestDays []Date
+	// GestNarrow are the GestDays whose only change is gestiones rows: the aux
+	// gestiones tables rebuild there only the changed gestiones and the other
+	// gestiones of their clients that day (the marts still rebuild the whole day).
+	GestNarrow []Date
 	// PagoDedupDays: aux.pago_dedup; PagoCampanaDays (a superset): aux.pago_campana.
 	PagoDedupDays   []Date
 	PagoCampanaDays []Date
@@ -297,8 +301,10 @@ func PlanTransform(in PlanInput) TransformPlan {
 			pl.wholeCampaign(c)
 		}
 	}
+	asked := daySet{}
 	if !o.From.IsZero() {
-		pl.gest.addRange(o.From, o.To)
+		asked.addRange(o.From, o.To)
+		pl.gestA.addRange(o.From, o.To)
 		pl.dedup.addRange(o.From, o.To)
 		pl.pcamp.addRange(o.From, o.To)
 	}
@@ -332,7 +338,7 @@ func PlanTransform(in PlanInput) TransformPlan {
 			pl.start(c.Archivo, c.Apertura)
 		}
 	}
-	for _, d := range pl.gest.sorted() {
+	for _, d := range slices.Concat(pl.gest.sorted(), asked.sorted()) {
 		pl.startWindowsHolding(d)
 	}
 	for _, d := range pl.dedup.sorted() {
@@ -367,6 +373,11 @@ func PlanTransform(in PlanInput) TransformPlan {
 			gestDays[k] = d
 		}
 		p.GestDays = gestDays.sorted()
+		for _, d := range pl.gest.sorted() {
+			if _, whole := pl.gestA[d.String()]; !whole {
+				p.GestNarrow = append(p.GestNarrow, d)
+			}
+		}
 	}
 	p.PagoDedupDays = pl.dedup.sorted()
 	for k, d := range pl.dedup {
@@ -431,7 +442,7 @@ type planner struct {
 	assign   map[string]bool
 	gestAll  bool
 	gest     daySet // days whose gestiones rows changed: every campaign holding them
-	gestA    daySet // days rebuilt for one campaign's attribution
+	gestA    daySet // days rebuilt whole: a campaign's attribution, or --from --to
 	dedup    daySet // payment days whose raw rows (or account lookup) changed
 	pcamp    daySet // payment days whose campaign attribution is rebuilt
 	snap     daySet

@@ -12,9 +12,12 @@
 -- A day slice goes in in primary key order (the index is walked once, not at random);
 -- a full rebuild, whose indexes are rebuilt after the insert, plans no sort: the keys
 -- fold to constants.
--- $3/$4 bound the instants so the BRIN indexes on date narrow the scan.
+-- A slice is whole days ($2), client days ($5/$6: every gestión of those clients on
+-- those days) and single gestiones ($7/$8: changed ones without a client); $3/$4 bound
+-- the instants of all three so the BRIN indexes on date narrow the scan.
 -- $1 all (boolean), $2 days (date[]), $3 from (timestamptz, first day 00:00 Lima),
--- $4 to (timestamptz, day after the last day 00:00 Lima)
+-- $4 to (timestamptz, day after the last day 00:00 Lima), $5/$6 client days (date[],
+-- cod_luna text[]), $7/$8 gestiones (canal text[], uid text[])
 INSERT INTO aux.gestiones_unificadas (
     canal, gestion_uid, cod_luna, ts, fecha, hora, cola, management, sub_management, compromiso,
     n1, n2, n3, nivel_1, nivel_2, nivel_3, contactabilidad, es_cd, es_ci, es_pdp, peso, homologada,
@@ -58,7 +61,10 @@ WITH hv AS (
                      AND h.k2 = lower(COALESCE(v.sub_management, '')) AND h.k3 = lower(COALESCE(v.compromiso, ''))
     WHERE $1::boolean
        OR (v.date >= $3::timestamptz AND v.date < $4::timestamptz
-           AND (v.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[]))
+           AND ((v.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[])
+                OR ((v.date AT TIME ZONE INTERVAL '-05:00')::date, v.document)
+                   IN (SELECT * FROM unnest($5::date[], $6::text[]))
+                OR ('VOICEBOT', v.uid) IN (SELECT * FROM unnest($7::text[], $8::text[]))))
     UNION ALL
     SELECT 'CALL_CENTER', m.uid, m.document, m.date, m.campaign_name,
            m.management, m.sub_management, NULL, m.n1, m.n2, m.n3,
@@ -73,7 +79,10 @@ WITH hv AS (
     LEFT JOIN raw.ejecutivos e ON e.correo_name = lower(m.correo_agente)
     WHERE $1::boolean
        OR (m.date >= $3::timestamptz AND m.date < $4::timestamptz
-           AND (m.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[]))
+           AND ((m.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[])
+                OR ((m.date AT TIME ZONE INTERVAL '-05:00')::date, m.document)
+                   IN (SELECT * FROM unnest($5::date[], $6::text[]))
+                OR ('CALL_CENTER', m.uid) IN (SELECT * FROM unnest($7::text[], $8::text[]))))
 ), g AS (
     SELECT s.*, (s.ts AT TIME ZONE INTERVAL '-05:00')::date AS fecha
     FROM src s
@@ -94,14 +103,20 @@ WITH hv AS (
         WHERE v.document IS NOT NULL
           AND ($1::boolean
                OR (v.date >= $3::timestamptz AND v.date < $4::timestamptz
-                   AND (v.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[])))
+                   AND ((v.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[])
+                    OR ((v.date AT TIME ZONE INTERVAL '-05:00')::date, v.document)
+                       IN (SELECT * FROM unnest($5::date[], $6::text[]))
+                    OR ('VOICEBOT', v.uid) IN (SELECT * FROM unnest($7::text[], $8::text[])))))
         UNION
         SELECT m.document, (m.date AT TIME ZONE INTERVAL '-05:00')::date
         FROM raw.mibotair_gestiones m
         WHERE m.document IS NOT NULL
           AND ($1::boolean
                OR (m.date >= $3::timestamptz AND m.date < $4::timestamptz
-                   AND (m.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[])))
+                   AND ((m.date AT TIME ZONE INTERVAL '-05:00')::date = ANY ($2::date[])
+                    OR ((m.date AT TIME ZONE INTERVAL '-05:00')::date, m.document)
+                       IN (SELECT * FROM unnest($5::date[], $6::text[]))
+                    OR ('CALL_CENTER', m.uid) IN (SELECT * FROM unnest($7::text[], $8::text[])))))
     ) q
     JOIN aux.asignacion_cuenta ac ON ac.cod_luna = q.cod_luna AND ac.fecha_asignacion <= q.fecha
     JOIN camp c ON c.archivo = ac.archivo AND q.fecha BETWEEN c.fecha_apertura AND c.fin

@@ -150,16 +150,17 @@ type transformer struct {
 	opts    etl.TransformOptions
 	log     *slog.Logger
 	tx      pgx.Tx
+	maxID   int64 // the last pending change this run consumes
 	steps   []TransformStep
 	stepIDs []int64 // ledger rows written `running`, not yet completed in tx
 }
 
 func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 	o := t.opts
-	var maxID int64
-	if err := t.queryRow(ctx, "q_pending_max_id", nil, &maxID); err != nil {
+	if err := t.queryRow(ctx, "q_pending_max_id", nil, &t.maxID); err != nil {
 		return err
 	}
+	maxID := t.maxID
 	changes, n, err := t.pendingChanges(ctx, maxID)
 	if err != nil {
 		return err
@@ -280,15 +281,20 @@ func (t *transformer) execPlan(ctx context.Context, p *etl.TransformPlan, filter
 	if len(p.GestDays) > 0 {
 		tsFrom, tsTo = p.GestDays[0].Start(), p.GestDays[len(p.GestDays)-1].AddDays(1).Start()
 	}
+	gs, err := t.gestionesSlice(ctx, p)
+	if err != nil {
+		return err
+	}
 	if err := t.step(ctx, "aux.gestiones_unificadas", gest, []stmt{
-		{"040_aux_gestiones_unificadas_delete", []any{p.GestAll, dates(p.GestDays)}},
-		{"041_aux_gestiones_unificadas_insert", []any{p.GestAll, dates(p.GestDays), tsFrom, tsTo}},
+		{"040_aux_gestiones_unificadas_delete", []any{p.GestAll, gs.days, gs.clientDays, gs.clients, gs.canales, gs.uids}},
+		{"041_aux_gestiones_unificadas_insert", []any{p.GestAll, gs.days, tsFrom, tsTo, gs.clientDays, gs.clients,
+			gs.canales, gs.uids}},
 	}); err != nil {
 		return err
 	}
 	if err := t.step(ctx, "aux.gestion_cuenta", gest, []stmt{
-		{"050_aux_gestion_cuenta_delete", []any{p.GestAll, dates(p.GestDays)}},
-		{"051_aux_gestion_cuenta_insert", []any{p.GestAll, dates(p.GestDays)}},
+		{"050_aux_gestion_cuenta_delete", []any{p.GestAll, gs.days, gs.canales, gs.uids}},
+		{"051_aux_gestion_cuenta_insert", []any{p.GestAll, gs.days, gs.canales, gs.uids}},
 	}); err != nil {
 		return err
 	}
@@ -368,6 +374,72 @@ func (t *transformer) execPlan(ctx context.Context, p *etl.TransformPlan, filter
 		{"110_mart_productivity_data_delete", []any{p.ProdAll, dates(p.ProdDays)}},
 		{"111_mart_productivity_data_insert", []any{p.ProdAll, dates(p.ProdDays), o.PDPRecoveryDays}},
 	})
+}
+
+// gestSlice is what the aux gestiones tables rebuild: whole days, client days and
+// single gestiones.
+type gestSlice struct {
+	days          []pgtype.Date
+	clientDays    []pgtype.Date
+	clients       []string
+	canales, uids []string
+}
+
+// maxNarrowGestiones bounds the changed gestiones rebuilt one by one; beyond it (a
+// backfill, a first load) their days are rebuilt whole, which is cheaper.
+const maxNarrowGestiones = 200_000
+
+// gestionesSlice turns the plan's gestiones days into the aux slice: on a narrow day
+// (only gestiones rows changed there) the changed gestiones (q_gestiones_changed) and
+// every gestión of their clients that day, before and after the change (intento
+// numbers a client's gestiones of a day); the other days whole.
+func (t *transformer) gestionesSlice(ctx context.Context, p *etl.TransformPlan) (gestSlice, error) {
+	whole := gestSlice{days: dates(p.GestDays)} // never nil: "not one of these days" must be true for none
+	if p.GestAll || len(p.GestNarrow) == 0 {
+		return whole, nil
+	}
+	narrow := map[string]bool{}
+	for _, d := range p.GestNarrow {
+		narrow[d.String()] = true
+	}
+	rows, err := t.query(ctx, "q_gestiones_changed", []any{t.maxID, p.GestDays[0].Start(),
+		p.GestDays[len(p.GestDays)-1].AddDays(1).Start()})
+	if err != nil {
+		return whole, err
+	}
+	s := gestSlice{days: []pgtype.Date{}}
+	seen := map[string]bool{}
+	addClientDay := func(day pgtype.Date, client *string) {
+		if !day.Valid || client == nil || !narrow[fromPG(day).String()] {
+			return
+		}
+		k := fromPG(day).String() + "\x00" + *client
+		if !seen[k] {
+			seen[k] = true
+			s.clientDays, s.clients = append(s.clientDays, day), append(s.clients, *client)
+		}
+	}
+	var canal, uid string
+	var day, oldDay pgtype.Date
+	var client, oldClient *string
+	_, err = pgx.ForEachRow(rows, []any{&canal, &uid, &day, &client, &oldDay, &oldClient}, func() error {
+		s.canales, s.uids = append(s.canales, canal), append(s.uids, uid)
+		addClientDay(day, client)
+		addClientDay(oldDay, oldClient)
+		return nil
+	})
+	if err != nil {
+		return whole, fmt.Errorf("q_gestiones_changed: %w", err)
+	}
+	if len(s.uids) > maxNarrowGestiones {
+		return whole, nil
+	}
+	for _, d := range p.GestDays {
+		if !narrow[d.String()] {
+			s.days = append(s.days, date(d))
+		}
+	}
+	return s, nil
 }
 
 // movedAccounts lowers each rebuilt campaign's dashboard start to the first day one of

@@ -511,7 +511,8 @@ func TestClase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		args := []any{true, []string{}}
+		// everything: no days, client days or gestiones
+		args := []any{true, nil, nil, nil, nil, nil}
 		if strings.HasSuffix(f, "insert") {
 			args = append(args, nil, nil)
 		}

@@ -392,26 +392,40 @@ func genWorld(seed uint64) world {
 	maCodes := []string{"CONTACTO DIRECTO,PROMESA DE PAGO,PAGO TOTAL", "contacto directo,sin compromiso,niega",
 		"CONTACTO INDIRECTO,TERCERO,RECADO", "NO CONTACTO,NO CONTESTA,", "SIN RESPUESTA,BUZON,", "X,Y,Z"}
 	agents := []string{"Ana,ana@x.pe", "Ana,ANA@x.pe", "Bob,bob@x.pe", "Zoe,zoe@x.pe", ","}
-	for canal, codes := range map[string][]string{"voicebot_gestiones": vbCodes, "mibotair_gestiones": maCodes} {
+	// A third of the gestiones reach a client already reached that day (by either
+	// channel), often in another delivery: intento renumbers the client's day.
+	type clientDay struct {
+		client string
+		day    int
+	}
+	var reached []clientDay
+	for _, ch := range []struct {
+		table string
+		codes []string
+	}{{"voicebot_gestiones", vbCodes}, {"mibotair_gestiones", maCodes}} {
 		for i := range 5 + g.pick(25) {
-			d := g.pick(last+2) - 1
+			cd := clientDay{client(), g.pick(last+2) - 1}
+			if len(reached) > 0 && g.chance(0.33) {
+				cd = reached[g.pick(len(reached))]
+			}
+			reached = append(reached, cd)
 			hour := 8 + g.pick(13)
-			ts := wTS(d, hour, g.pick(60))
-			line := func() string {
-				if canal == "voicebot_gestiones" {
-					return fmt.Sprintf("vb%d,%s,%s,%s,%s", i, colas[g.pick(len(colas))], client(), codes[g.pick(len(codes))], ts)
+			ts := wTS(cd.day, hour, g.pick(60))
+			line := func(client string) string {
+				if ch.table == "voicebot_gestiones" {
+					return fmt.Sprintf("vb%d,%s,%s,%s,%s", i, colas[g.pick(len(colas))], client, ch.codes[g.pick(len(ch.codes))], ts)
 				}
-				return fmt.Sprintf("ma%d,%s,%s,%s,%s,%s", i, colas[g.pick(len(colas))], client(), codes[g.pick(len(codes))],
+				return fmt.Sprintf("ma%d,%s,%s,%s,%s,%s", i, colas[g.pick(len(colas))], client, ch.codes[g.pick(len(ch.codes))],
 					agents[g.pick(len(agents))], ts)
 			}
-			at := g.deliverAt(d)
-			g.add(at, fmt.Sprintf("%s/r%02d.csv", canal, at), line())
+			at := g.deliverAt(cd.day)
+			g.add(at, fmt.Sprintf("%s/r%02d.csv", ch.table, at), line(cd.client))
 			if at >= 0 && at < nRuns-1 && g.chance(0.05) {
-				// the same uid again, later, with other codes and a later time (the version
-				// a single load keeps)
+				// the same uid again, later, with other codes, a later time (the version a
+				// single load keeps) and sometimes another client
 				re := at + 1
-				ts = wTS(d, hour+1, g.pick(60))
-				g.add(re, fmt.Sprintf("%s/r%02d.csv", canal, re), line())
+				ts = wTS(cd.day, hour+1, g.pick(60))
+				g.add(re, fmt.Sprintf("%s/r%02d.csv", ch.table, re), line(client()))
 			}
 		}
 	}
