@@ -69,6 +69,8 @@ WITH sd AS MATERIALIZED (
     FROM acc a
     LEFT JOIN gf g ON g.archivo = a.archivo AND g.cuenta = a.cuenta
     LEFT JOIN pf p ON p.archivo = a.archivo AND p.cuenta = a.cuenta
+    -- only accounts with an event from nuevo on (GREATEST skips NULLs)
+    WHERE GREATEST(a.fa, a.snap_asig, g.f_g, g.f_cd, g.f_ci, g.f_pdp, p.f_p) >= a.nuevo
 ), ev AS (
     -- (archivo, servicio, day, cuentas, clientes, gestionables, deuda_asig, gestionadas,
     --  bot, call, cd, ci, pdp, pagadoras, recupero)

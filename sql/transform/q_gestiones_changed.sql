@@ -23,4 +23,9 @@ WITH runs AS (
 )
 SELECT c.canal, c.uid, c.fecha, c.cod_luna, g.fecha, g.cod_luna
 FROM changed c
-LEFT JOIN aux.gestiones_unificadas g ON g.canal = c.canal AND g.gestion_uid = c.uid
+-- a primary key probe each (LIMIT keeps the planner from turning it into a join that
+-- hashes the whole table)
+LEFT JOIN LATERAL (
+    SELECT g.fecha, g.cod_luna FROM aux.gestiones_unificadas g WHERE g.canal = c.canal AND g.gestion_uid = c.uid
+    LIMIT 1
+) g ON true
