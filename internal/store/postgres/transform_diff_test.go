@@ -385,21 +385,12 @@ func sameRows(ctx context.Context, a, b *pgxpool.Pool, table, order string) erro
 	if slices.Equal(got, want) {
 		return nil
 	}
-	var diff []string
-	for _, r := range got {
-		if !slices.Contains(want, r) {
-			diff = append(diff, "  got  "+r)
-		}
+	lines := strings.Split(diff(got, want), "\n")
+	if len(lines) > 12 {
+		lines = append(lines[:12], fmt.Sprintf("… %d more", len(lines)-12))
 	}
-	for _, r := range want {
-		if !slices.Contains(got, r) {
-			diff = append(diff, "  want "+r)
-		}
-	}
-	if len(diff) > 12 {
-		diff = append(diff[:12], fmt.Sprintf("  … %d more", len(diff)-12))
-	}
-	return fmt.Errorf("%s: %d rows vs %d:\n%s", table, len(got), len(want), strings.Join(diff, "\n"))
+	return fmt.Errorf("%s: %d rows (-) vs %d in the reference (+):\n  %s", table, len(got), len(want),
+		strings.Join(lines, "\n  "))
 }
 
 // minimiseWorld shrinks a failing world while it still fails: whole runs first
