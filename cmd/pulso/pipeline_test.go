@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -372,8 +373,26 @@ func TestPipelinePlanWritesNothingAndAsOfGuard(t *testing.T) {
 	if res.code != exitOK || !strings.Contains(res.stdout, `"bytes_to_read"`) {
 		t.Fatalf("--plan: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
+	// The schema is reported once, as it is.
+	var plan map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(res.stdout), &plan); err != nil {
+		t.Fatalf("--plan output: %v", err)
+	}
+	var schema struct {
+		OK bool `json:"ok"`
+	}
+	if err := json.Unmarshal(plan["schema"], &schema); err != nil || !schema.OK {
+		t.Errorf("--plan schema %s (%v): want ok on a migrated database", plan["schema"], err)
+	}
+	for _, k := range []string{"schema_ok", "schema_next_step"} {
+		if _, ok := plan[k]; ok {
+			t.Errorf("--plan prints %q next to schema: %s", k, plan[k])
+		}
+	}
 	var runs int
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run`).Scan(&runs)
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM etl.run`).Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
 	if runs != 0 {
 		t.Fatalf("--plan wrote %d runs", runs)
 	}

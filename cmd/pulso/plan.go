@@ -14,15 +14,13 @@ import (
 // pipelinePlan is what `run-pipeline --plan` prints: what a run would read and
 // rebuild, computed without the lock and without writing anything.
 type pipelinePlan struct {
-	Source     string                    `json:"source"`
-	AsOf       string                    `json:"as_of,omitempty"`
-	Now        time.Time                 `json:"now"`
-	Schema     schemaPlan                `json:"schema"`
-	SchemaOK   bool                      `json:"schema_ok"`
-	SchemaNext string                    `json:"schema_next_step,omitempty"`
-	Tables     []tablePlan               `json:"tables"`
-	Pending    []postgres.PendingSummary `json:"pending_changes"`
-	Transform  string                    `json:"transform"`
+	Source    string                    `json:"source"`
+	AsOf      string                    `json:"as_of,omitempty"`
+	Now       time.Time                 `json:"now"`
+	Schema    schemaPlan                `json:"schema"`
+	Tables    []tablePlan               `json:"tables"`
+	Pending   []postgres.PendingSummary `json:"pending_changes"`
+	Transform string                    `json:"transform"`
 }
 
 type schemaPlan struct {
