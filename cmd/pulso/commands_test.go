@@ -158,3 +158,20 @@ func checkArgv[T any](t *testing.T, args []string, want T, wantErr string,
 		t.Fatalf("options = %+v, want %+v", *got, want)
 	}
 }
+
+// A mistyped command is a usage error (exit 2) like a bad flag, and --version answers
+// as `pulso version` does.
+func TestUnknownCommandAndVersionFlag(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"lod"}, &out, &errb); code != exitUsage ||
+		!strings.Contains(errb.String(), `unknown command "lod"`) {
+		t.Errorf("pulso lod: exit %d, want %d\n%s", code, exitUsage, errb.String())
+	}
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		out.Reset()
+		if code := run(t.Context(), args, &out, &errb); code != exitOK || out.String() != "pulso "+version+"\n" {
+			t.Errorf("pulso %v: exit %d, output %q; want 0 and %q", args, code, out.String(), "pulso "+version+"\n")
+		}
+	}
+}

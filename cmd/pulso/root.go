@@ -37,6 +37,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && cmd == root && strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's own lookup error: a mistyped command is a usage error like a bad flag
+		err = usageErr(err)
+	}
 	code := exitCode(ctx, err)
 	switch {
 	case code == exitCancelled:
@@ -61,6 +65,9 @@ func newRootCmd(a *app) *cobra.Command {
 			return a.setup(cmd)
 		},
 	}
+	// --version prints what `pulso version` prints
+	root.Version = version
+	root.SetVersionTemplate("pulso {{.Version}}\n")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
