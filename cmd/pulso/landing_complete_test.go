@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,4 +44,29 @@ func TestAsOfReplayThenCatchUpEqualsOneRun(t *testing.T) {
 
 	mustRun(t, url, pipelineArgs(dir)...)
 	sameChecksums(t, ref, checksums(t, openPool(t, url)), "raw.", "after runs as of 07-10 then 07-15 from one as of 07-15")
+}
+
+// A --dir that does not exist is one usage error (exit 2) naming it, before any table
+// runs; an existing directory without a single landing file loads nothing and says so.
+func TestLandingDirectoryMissingOrEmpty(t *testing.T) {
+	t.Parallel()
+	url := migrated(t)
+	missing := filepath.Join(t.TempDir(), "nope")
+	res := runBin(t, t.Context(), url, "--as-of", "2025-07-15", "run-pipeline", "--source", "dir", "--dir", missing)
+	if res.code != exitUsage || strings.Count(res.stderr, missing) != 1 {
+		t.Errorf("missing --dir: exit %d, want %d and one message naming it\n%s", res.code, exitUsage, res.stderr)
+	}
+	pool := openPool(t, url)
+	var runs int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run`).Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 0 {
+		t.Errorf("a refused --dir recorded %d runs", runs)
+	}
+	empty := t.TempDir()
+	res = runBin(t, t.Context(), url, "--as-of", "2025-07-15", "run-pipeline", "--source", "dir", "--dir", empty)
+	if res.code != exitOK || !strings.Contains(res.stderr, "holds no landing file") {
+		t.Errorf("empty --dir: exit %d, want 0 with a warning\n%s", res.code, res.stderr)
+	}
 }

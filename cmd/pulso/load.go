@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -58,15 +59,35 @@ Unchanged landing files are skipped unless --full.`,
 func (a *app) source(ctx context.Context, command string) (etl.Source, error) {
 	switch a.cfg.Source.Kind {
 	case "dir":
-		if a.cfg.Source.Dir == "" {
+		dir := a.cfg.Source.Dir
+		if dir == "" {
 			return nil, fmt.Errorf("%w: --source dir needs --dir (or source.dir)", errConfig)
 		}
-		return files.New(a.cfg.Source.Dir, files.Options{MaxFieldBytes: a.cfg.Files.MaxFieldBytes}), nil
+		// One clear refusal instead of the same failure for every table.
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%w: landing directory %s (--dir or source.dir) is not a directory pulso can read", errConfig, dir)
+		}
+		if !a.holdsLandingFiles(dir) {
+			a.log.Warn("the landing directory holds no landing file: every table will be skipped",
+				"dir", dir, "expected", "<table>.csv|.csv.gz|.ndjson or <table>/*.csv|.csv.gz|.ndjson")
+		}
+		return files.New(dir, files.Options{MaxFieldBytes: a.cfg.Files.MaxFieldBytes}), nil
 	case "bigquery":
 		// The run id label follows once the session has one (labelRun).
 		return a.bigQuerySource(ctx, command, "")
 	}
 	return nil, fmt.Errorf("%w: unknown source %q", errConfig, a.cfg.Source.Kind)
+}
+
+// holdsLandingFiles reports whether dir holds a landing file of some table; a table
+// whose files cannot be listed counts as holding some (its load reports why).
+func (a *app) holdsLandingFiles(dir string) bool {
+	for _, t := range a.reg.Tables() {
+		if paths, err := files.Discover(dir, t); err != nil || len(paths) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // labelRun tags a BigQuery source's jobs with the run that issues them.
