@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -180,18 +182,20 @@ func loadConfig(reg *etl.Registry, flags *pflag.FlagSet, path string, explicit b
 	}
 	v.SetEnvPrefix("PULSO")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	envNames := map[string][]string{}
 	for k := range defs {
-		names := []string{k, "PULSO_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))}
+		envNames[k] = []string{"PULSO_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))}
 		if alias, ok := envAliases[k]; ok {
-			names = append(names, alias)
+			envNames[k] = append(envNames[k], alias)
 		}
-		_ = v.BindEnv(names...)
+		_ = v.BindEnv(append([]string{k}, envNames[k]...)...)
 	}
+	var fileLines map[string]int
 	if path != "" {
 		data, err := os.ReadFile(path)
 		switch {
 		case err == nil:
-			if err := checkFileKeys(path, data, defs); err != nil {
+			if fileLines, err = checkFileKeys(path, data, defs); err != nil {
 				return nil, err
 			}
 			v.SetConfigType("yaml")
@@ -213,6 +217,9 @@ func loadConfig(reg *etl.Registry, flags *pflag.FlagSet, path string, explicit b
 		if bindErr != nil {
 			return nil, bindErr
 		}
+	}
+	if err := checkValueTypes(v, defs, envNames, path, fileLines); err != nil {
+		return nil, err
 	}
 	var cfg Config
 	hook := mapstructure.ComposeDecodeHookFunc(yamlDateHook, mapstructure.StringToTimeDurationHookFunc(),
@@ -248,12 +255,88 @@ func yamlDateHook(from reflect.Type, to reflect.Type, data any) (any, error) {
 	return t.Format(time.RFC3339), nil
 }
 
-// checkFileKeys fails on any key of the file that is not declared, naming its line.
-func checkFileKeys(path string, data []byte, defs map[string]any) error {
+// checkValueTypes fails on a value that is not of its key's type (integer, number or
+// boolean, as the default), naming the key, the value and where it came from (the
+// variable, or the file and line; no flag sets a typed key): decoded leniently,
+// "abc" would become 0 and "10.5" would become 10.
+func checkValueTypes(v *viper.Viper, defs map[string]any, envNames map[string][]string, path string,
+	fileLines map[string]int) error {
+	var errs []string
+	for k, def := range defs {
+		var want string
+		switch def.(type) {
+		case int, int64:
+			want = "an integer"
+		case float64:
+			want = "a number"
+		case bool:
+			want = "true or false"
+		default:
+			continue
+		}
+		var from string
+		for _, name := range envNames[k] {
+			if val, ok := os.LookupEnv(name); ok && val != "" { // viper ignores empty variables
+				from = "variable " + name
+				break
+			}
+		}
+		if line, ok := fileLines[k]; ok && from == "" {
+			from = fmt.Sprintf("config file %s:%d", path, line)
+		}
+		if from == "" {
+			continue
+		}
+		if raw := v.Get(k); !validValue(raw, def) {
+			errs = append(errs, fmt.Sprintf("%s: %q is not %s (%s)", k, fmt.Sprint(raw), want, from))
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return fmt.Errorf("%w: %s", errConfig, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// validValue reports whether raw (text from a variable, or a YAML scalar) is a value
+// of def's type; an integer must be whole.
+func validValue(raw, def any) bool {
+	s, isText := raw.(string)
+	switch def.(type) {
+	case int, int64:
+		switch r := raw.(type) {
+		case int, int64:
+			return true
+		case float64:
+			return r == math.Trunc(r)
+		}
+		_, err := strconv.ParseInt(s, 10, 64)
+		return isText && err == nil
+	case float64:
+		switch raw.(type) {
+		case int, int64, float64:
+			return true
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return isText && err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	case bool:
+		if _, ok := raw.(bool); ok {
+			return true
+		}
+		_, err := strconv.ParseBool(s)
+		return isText && err == nil
+	}
+	return true
+}
+
+// checkFileKeys fails on any key of the file that is not declared, naming its line,
+// and returns the line of each declared key it sets.
+func checkFileKeys(path string, data []byte, defs map[string]any) (map[string]int, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return fmt.Errorf("%w: config file %s: %v", errConfig, path, err)
+		return nil, fmt.Errorf("%w: config file %s: %v", errConfig, path, err)
 	}
+	lines := map[string]int{}
 	var unknown []string
 	var walk func(n *yaml.Node, prefix string)
 	walk = func(n *yaml.Node, prefix string) {
@@ -273,6 +356,7 @@ func checkFileKeys(path string, data []byte, defs map[string]any) error {
 				key = prefix + "." + key
 			}
 			if _, ok := defs[key]; ok {
+				lines[key] = k.Line
 				continue
 			}
 			if val.Kind == yaml.MappingNode && hasPrefixKey(defs, key+".") {
@@ -285,9 +369,9 @@ func checkFileKeys(path string, data []byte, defs map[string]any) error {
 	walk(&root, "")
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return fmt.Errorf("%w: config file %s: unknown key %s", errConfig, path, strings.Join(unknown, ", "))
+		return nil, fmt.Errorf("%w: config file %s: unknown key %s", errConfig, path, strings.Join(unknown, ", "))
 	}
-	return nil
+	return lines, nil
 }
 
 func hasPrefixKey(defs map[string]any, prefix string) bool {

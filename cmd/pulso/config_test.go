@@ -177,3 +177,35 @@ func flattenYAML(prefix string, in map[string]any, out map[string]any) {
 		out[key] = v
 	}
 }
+
+// A value of the wrong type is a configuration error naming the key, the value and
+// where it came from, never a silent 0 or a truncated number.
+func TestConfigBadValuesNameKeyAndSource(t *testing.T) {
+	clearPulsoEnv(t)
+	reg := etl.MustRegistry()
+	for _, c := range []struct{ file, want string }{
+		{"lookback-text.bad.yaml", `tables.pagos.lookback_days: "abc" is not an integer (config file ../../testdata/config/lookback-text.bad.yaml:3)`},
+		{"lookback-fraction.bad.yaml", `tables.pagos.lookback_days: "10.5" is not an integer (config file ../../testdata/config/lookback-fraction.bad.yaml:4)`},
+		{"lookback-fraction.bad.yaml", `etl.reject_tolerance: "lots" is not a number (config file ../../testdata/config/lookback-fraction.bad.yaml:6)`},
+	} {
+		_, err := loadConfig(reg, nil, "../../testdata/config/"+c.file, true)
+		if err == nil || !isConfigError(err) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v; want a configuration error saying %s", c.file, err, c.want)
+		}
+	}
+	for value, want := range map[string]string{
+		"abc":  `tables.pagos.lookback_days: "abc" is not an integer (variable PULSO_TABLES_PAGOS_LOOKBACK_DAYS)`,
+		"10.5": `tables.pagos.lookback_days: "10.5" is not an integer (variable PULSO_TABLES_PAGOS_LOOKBACK_DAYS)`,
+		" 12 ": `tables.pagos.lookback_days: " 12 " is not an integer (variable PULSO_TABLES_PAGOS_LOOKBACK_DAYS)`,
+		"12":   "",
+	} {
+		t.Setenv("PULSO_TABLES_PAGOS_LOOKBACK_DAYS", value)
+		cfg, err := loadConfig(reg, nil, "", false)
+		switch {
+		case want == "" && (err != nil || cfg.Tables["pagos"].LookbackDays != 12):
+			t.Errorf("PULSO_TABLES_PAGOS_LOOKBACK_DAYS=%q: err %v", value, err)
+		case want != "" && (err == nil || !isConfigError(err) || !strings.Contains(err.Error(), want)):
+			t.Errorf("PULSO_TABLES_PAGOS_LOOKBACK_DAYS=%q: err = %v; want %s", value, err, want)
+		}
+	}
+}
