@@ -681,14 +681,46 @@ func TestSimulatedDirtyStatusNamesForce(t *testing.T) {
 func TestUpStopsOnCancel(t *testing.T) {
 	t.Parallel()
 	url := pgtest.Empty(t)
+	// Migration 1 waits for an advisory lock the test holds: the test cancels while it
+	// is running, then lets it finish (no timing involved).
 	files := map[string]string{
-		"1_slow.up.sql": "SELECT pg_sleep(0.5); CREATE TABLE s1 (id int);",
+		"1_slow.up.sql": "SELECT pg_advisory_lock(4242); SELECT pg_advisory_unlock(4242); CREATE TABLE s1 (id int);",
 		"2_next.up.sql": "CREATE TABLE s2 (id int);",
 	}
 	mg := openTestMigrator(t, url, files)
+	pool := openPool(t, url)
+	holder, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release()
+	if _, err := holder.Exec(t.Context(), `SELECT pg_advisory_lock(4242)`); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
-	time.AfterFunc(100*time.Millisecond, cancel)
-	if err := mg.Up(ctx); !errors.Is(err, context.Canceled) {
+	done := make(chan error, 1)
+	go func() { done <- mg.Up(ctx) }()
+	for {
+		var waiting bool
+		if err := pool.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE '%pg_advisory_lock(4242)%'
+			  AND pid <> pg_backend_pid())`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("Up returned %v before migration 1 ran", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if _, err := holder.Exec(t.Context(), `SELECT pg_advisory_unlock(4242)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Up = %v; want context.Canceled", err)
 	}
 	// The running migration completed; the next one never started.
