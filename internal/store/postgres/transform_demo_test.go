@@ -307,7 +307,7 @@ func filesSource(dir string) etl.Source { return files.New(dir, files.Options{Ma
 
 // The transform refreshes what the loads outdated before it plans, without relying on
 // autovacuum (off here for the raw tables, as it may be in production): statistics of
-// raw tables a load rewrote by more than a tenth, and the BRIN summaries of the block
+// raw tables never analyzed or grown by more than a tenth, and the BRIN summaries of the block
 // ranges the loads appended (an unsummarized range matches every day filter).
 func TestTransformRefreshesRawStatistics(t *testing.T) {
 	t.Parallel()
