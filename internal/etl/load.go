@@ -19,6 +19,9 @@ type RawStore interface {
 	BeginStep(ctx context.Context, s Step) (StepWriter, error)
 	// SkipStep records a step that had nothing to read.
 	SkipStep(ctx context.Context, s Step, reason string) error
+	// FailStep records a step that failed before it could begin (its source could
+	// not be listed), so the ledger and status show the failure.
+	FailStep(ctx context.Context, s Step, cause error) error
 }
 
 // Step is one table-window of a run.
@@ -213,7 +216,7 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 
 	parts, err := l.src.Parts(ctx, t)
 	if err != nil {
-		return StepResult{}, fmt.Errorf("load %s: list source: %w", t.Name, err)
+		return l.fail(ctx, step, fmt.Errorf("load %s: list source: %w", t.Name, err))
 	}
 	if len(parts) == 0 {
 		return l.skip(ctx, step, "no_files", start, log)
@@ -225,7 +228,7 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 		if !opts.Full {
 			landed, err := l.store.LandedFiles(ctx, t.Name)
 			if err != nil {
-				return StepResult{}, fmt.Errorf("load %s: %w", t.Name, err)
+				return l.fail(ctx, step, fmt.Errorf("load %s: %w", t.Name, err))
 			}
 			var reread int
 			parts, reread = PartsToRead(t, parts, landed)
@@ -288,6 +291,14 @@ func PartsToRead(t *Table, parts []Part, landed map[string]LandedFile) (read []P
 		return parts, reread
 	}
 	return read, reread
+}
+
+// fail records a step that failed before its transaction began and returns cause.
+func (l *Loader) fail(ctx context.Context, step Step, cause error) (StepResult, error) {
+	if err := l.store.FailStep(ctx, step, cause); err != nil {
+		return StepResult{}, errors.Join(cause, err)
+	}
+	return StepResult{Table: step.Table.Name, Status: "failed", Window: step.Window, HWMBefore: step.HWMBefore}, cause
 }
 
 func (l *Loader) skip(ctx context.Context, step Step, reason string, start time.Time, log *slog.Logger) (StepResult, error) {

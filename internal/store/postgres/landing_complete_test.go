@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +174,37 @@ func TestLandingReplayMatchesSingleLoad(t *testing.T) {
 	}
 	if got, want := pending(replay), pending(once); !maps.Equal(got, want) {
 		t.Errorf("files still owed rows per table after the replay %v; loaded once %v", got, want)
+	}
+}
+
+// A table whose landing files cannot be listed (here a symlink loop where its
+// directory should be) fails with a ledger row saying why, so status shows the failed
+// step instead of "never run".
+func TestUnlistableTableRecordsFailedStep(t *testing.T) {
+	t.Parallel()
+	e := newTFEnv(t)
+	ctx := t.Context()
+	dir := t.TempDir()
+	loop := filepath.Join(dir, "voicebot_gestiones")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	runID, err := e.store.StartRun(ctx, "load", nil, demoAsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, _ := e.reg.Table("voicebot_gestiones")
+	_, loadErr := etl.NewLoader(filesSource(dir), e.store).LoadTable(ctx, tbl, etl.LoadOptions{
+		RunID: runID, Now: demoAsOf.AddDays(1).Start(), Lookback: map[string]int{tbl.Name: 7}, Logger: e.log})
+	if loadErr == nil {
+		t.Fatal("a symlink loop for the table directory loaded")
+	}
+	var status, stepErr string
+	if err := e.pool.QueryRow(ctx, `SELECT status, error FROM etl.run_table WHERE run_id = $1 AND step = 'voicebot_gestiones'`,
+		runID).Scan(&status, &stepErr); err != nil {
+		t.Fatalf("no ledger row for the failed table: %v", err)
+	}
+	if status != StatusFailed || !strings.Contains(stepErr, "voicebot_gestiones") {
+		t.Errorf("ledger row %s %q; want failed naming the table (load error: %v)", status, stepErr, loadErr)
 	}
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -129,6 +130,17 @@ func (s *Store) startStep(ctx context.Context, st etl.Step, status, stepErr stri
 // SkipStep records a step with nothing to read (no files, nothing changed).
 func (s *Store) SkipStep(ctx context.Context, st etl.Step, reason string) error {
 	_, err := s.startStep(ctx, st, StatusSkipped, reason)
+	return err
+}
+
+// FailStep records a step that failed before its transaction began (or cancelled,
+// when ctx is done).
+func (s *Store) FailStep(ctx context.Context, st etl.Step, cause error) error {
+	status := StatusFailed
+	if errors.Is(cause, context.Canceled) || ctx.Err() != nil {
+		status = StatusCancelled
+	}
+	_, err := s.startStep(context.WithoutCancel(ctx), st, status, cause.Error())
 	return err
 }
 
