@@ -106,7 +106,7 @@ func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res T
 	stale := []string{"calendario", "asignaciones", "trandeuda", "pagos", "voicebot_gestiones",
 		"mibotair_gestiones", "homologacion_mibotair", "homologacion_voicebot", "ejecutivos"}
 	if !opts.Full {
-		if stale, err = t.strings(ctx, "q_raw_stale"); err != nil {
+		if stale, err = t.names(ctx, "q_raw_stale"); err != nil {
 			return res, err
 		}
 	}
@@ -119,6 +119,7 @@ func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res T
 	if err := t.queryRow(ctx, "q_raw_brin_summarize", nil, &summarized); err != nil {
 		return res, err
 	}
+	t.log.Debug("raw statistics refreshed", "analyzed", stale, "brin_ranges_summarized", summarized)
 	if err := t.run(ctx, &res); err != nil {
 		return res, err
 	}
@@ -750,7 +751,7 @@ func (t *transformer) campaigns(ctx context.Context) (out []etl.Campaign, built,
 	return out, built, builtAsOf, nil
 }
 
-func (t *transformer) strings(ctx context.Context, name string) ([]string, error) {
+func (t *transformer) names(ctx context.Context, name string) ([]string, error) {
 	rows, err := t.query(ctx, name, nil)
 	if err != nil {
 		return nil, err
