@@ -159,9 +159,9 @@ func TestSIGTERMStopsLoadWithExit130(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	exitedWith(t, cmd, errb, exitCancelled)
 	var rows, running, cancelled int
-	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM raw.voicebot_gestiones`).Scan(&rows)
-	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run_table WHERE status = 'running'`).Scan(&running)
-	_ = pool.QueryRow(t.Context(), `SELECT count(*) FROM etl.run WHERE status = 'cancelled' AND exit_code = 130`).Scan(&cancelled)
+	rows = int(mustCount(t, pool, `SELECT count(*) FROM raw.voicebot_gestiones`))
+	running = int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE status = 'running'`))
+	cancelled = int(mustCount(t, pool, `SELECT count(*) FROM etl.run WHERE status = 'cancelled' AND exit_code = 130`))
 	if rows != 0 || running != 0 || cancelled != 1 {
 		t.Fatalf("after SIGTERM: %d raw rows (want 0), %d running steps (want 0), %d cancelled runs (want 1)", rows, running, cancelled)
 	}
@@ -213,7 +213,7 @@ func TestDemoLoadMatchesManifest(t *testing.T) {
 		}
 		for reason, n := range want.Rejected {
 			var got int
-			_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason).Scan(&got)
+			got = int(mustCount(t, pool, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason))
 			if got != n {
 				t.Errorf("%s: %d rejects %s, manifest says %d", name, got, reason, n)
 			}
@@ -223,7 +223,7 @@ func TestDemoLoadMatchesManifest(t *testing.T) {
 				continue // identical ejecutivos rows are only counted
 			}
 			var got int
-			_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason).Scan(&got)
+			got = int(mustCount(t, pool, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason))
 			if got != n {
 				t.Errorf("%s: %d recorded %s, manifest says %d", name, got, reason, n)
 			}

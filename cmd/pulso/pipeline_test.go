@@ -147,7 +147,7 @@ func waitFor(t *testing.T, pool *pgxpool.Pool, query string, min int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var n int
-		_ = pool.QueryRow(t.Context(), query).Scan(&n)
+		n = int(mustCount(t, pool, query))
 		if n >= min {
 			return
 		}
@@ -298,7 +298,6 @@ func (p *proxy) cut() {
 func TestConnectionLossMidRunFailsCleanly(t *testing.T) {
 	t.Parallel()
 	dir := demoSet(t)
-	ctx := t.Context()
 	url := migrated(t)
 	ref := referenceChecksums(t, dir)
 
@@ -311,7 +310,7 @@ func TestConnectionLossMidRunFailsCleanly(t *testing.T) {
 	p.cut()
 	exitedWith(t, cmd, errb, exitFailure)
 	var trandeuda int
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM raw.trandeuda`).Scan(&trandeuda)
+	trandeuda = int(mustCount(t, pool, `SELECT count(*) FROM raw.trandeuda`))
 	if trandeuda != 0 {
 		t.Fatalf("%d trandeuda rows visible after the cut run", trandeuda)
 	}
@@ -336,9 +335,9 @@ func TestPipelineFailedTableSkipsTransform(t *testing.T) {
 	}
 	pool := openPool(t, url)
 	var loaded, transformSteps, version int
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run_table WHERE status = 'success' AND step NOT LIKE '%.%'`).Scan(&loaded)
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run_table WHERE step LIKE '%.%'`).Scan(&transformSteps)
-	_ = pool.QueryRow(ctx, `SELECT version FROM etl.data_version`).Scan(&version)
+	loaded = int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE status = 'success' AND step NOT LIKE '%.%'`))
+	transformSteps = int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE step LIKE '%.%'`))
+	version = int(mustCount(t, pool, `SELECT version FROM etl.data_version`))
 	if loaded != 8 || transformSteps != 0 || version != 0 {
 		t.Fatalf("loaded %d tables (want 8), %d transform steps (want 0), data version %d (want 0)", loaded, transformSteps, version)
 	}
@@ -357,7 +356,7 @@ func TestPipelineFailedTableSkipsTransform(t *testing.T) {
 	if res.code != exitFailure {
 		t.Fatalf("--continue-on-error: exit %d, want 1", res.code)
 	}
-	_ = pool.QueryRow(ctx, `SELECT version FROM etl.data_version`).Scan(&version)
+	version = int(mustCount(t, pool, `SELECT version FROM etl.data_version`))
 	if version != 1 {
 		t.Fatalf("data version %d after --continue-on-error, want 1", version)
 	}
@@ -412,7 +411,6 @@ func TestPipelinePlanWritesNothingAndAsOfGuard(t *testing.T) {
 // resume that finishes only what was left, ending where a plain load ends.
 func TestBackfillInterruptAndResume(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	dir := demoSet(t)
 	url := migrated(t)
 	ref := referenceChecksums(t, dir)
@@ -426,18 +424,18 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 	_ = cmd.Process.Signal(os.Interrupt)
 	exitedWith(t, cmd, errb, exitCancelled)
 	var runID int64
-	_ = pool.QueryRow(ctx, `SELECT run_id FROM etl.run WHERE command = 'backfill'`).Scan(&runID)
+	runID = mustCount(t, pool, `SELECT run_id FROM etl.run WHERE command = 'backfill'`)
 	wantHint := fmt.Sprintf("pulso backfill --resume %d", runID)
 	if !strings.Contains(errb.String(), wantHint) {
 		t.Fatalf("no resume hint %q in:\n%s", wantHint, errb.String())
 	}
 	var doneBefore int
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run_table WHERE run_id = $1 AND status = 'success'`, runID).Scan(&doneBefore)
+	doneBefore = int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE run_id = $1 AND status = 'success'`, runID))
 
 	mustRun(t, url, "--as-of", "2025-07-15", "backfill", "--resume", fmt.Sprint(runID), "--dir", dir)
 	var chunks, resumed int
-	_ = pool.QueryRow(ctx, `SELECT count(DISTINCT (step, chunk_from)) FROM etl.run_table WHERE chunk_from IS NOT NULL AND status = 'success'`).Scan(&chunks)
-	_ = pool.QueryRow(ctx, `SELECT count(*) FROM etl.run_table WHERE run_id > $1 AND chunk_from IS NOT NULL`, runID).Scan(&resumed)
+	chunks = int(mustCount(t, pool, `SELECT count(DISTINCT (step, chunk_from)) FROM etl.run_table WHERE chunk_from IS NOT NULL AND status = 'success'`))
+	resumed = int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE run_id > $1 AND chunk_from IS NOT NULL`, runID))
 	// 2025-05-25..2025-07-15 is 52 days: 13 chunks of 4 days, five tables.
 	if chunks != 65 || resumed != 65-doneBefore {
 		t.Fatalf("%d distinct successful chunks (want 65); the resume ran %d (want %d)", chunks, resumed, 65-doneBefore)

@@ -3,6 +3,8 @@ package postgres
 import (
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestPrune(t *testing.T) {
@@ -120,12 +122,13 @@ func TestPrune(t *testing.T) {
 	if e.count(`SELECT count(*) FROM etl.pending_change WHERE consumed_run_id IS NULL`) != 1 {
 		t.Error("an unconsumed pending change was pruned")
 	}
-	var left []string
-	rows, _ := e.pool.Query(ctx, `SELECT token_hash FROM auth.refresh_token ORDER BY token_hash`)
-	for rows.Next() {
-		var s string
-		_ = rows.Scan(&s)
-		left = append(left, s)
+	rows, err := e.pool.Query(ctx, `SELECT token_hash FROM auth.refresh_token ORDER BY token_hash`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(left) != 3 || left[0] != "expired-new" || left[1] != "live" || left[2] != "revoked-new" {
 		t.Errorf("refresh tokens left %v", left)

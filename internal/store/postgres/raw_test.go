@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
@@ -208,11 +209,9 @@ func TestLoadMergeRecordsOldAndNewChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var days []string
-	for rows.Next() {
-		var d string
-		_ = rows.Scan(&d)
-		days = append(days, d)
+	days, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
 	if strings.Join(days, ",") != "2025-06-03,2025-06-04,2025-06-06" {
 		t.Fatalf("pending days = %v, want old day, new Lima day and the insert's day", days)
