@@ -209,13 +209,13 @@ func replayWorld(t testing.TB, w world) error {
 		if err := inc.load(ctx, land, asOf); err != nil {
 			return fmt.Errorf("run %d (as of %s): %w", i, r.AsOf, err)
 		}
-		if _, err := inc.transform(ctx, asOf, r.Full); err != nil {
+		if _, err := inc.transform(ctx, asOf, tfOpts{full: r.Full}); err != nil {
 			return fmt.Errorf("run %d (as of %s): incremental transform: %w", i, r.AsOf, err)
 		}
 		if err := copyRaw(ctx, inc.pool, ref.pool); err != nil {
 			return err
 		}
-		if _, err := ref.transform(ctx, asOf, true); err != nil {
+		if _, err := ref.transform(ctx, asOf, tfOpts{full: true}); err != nil {
 			return fmt.Errorf("run %d (as of %s): full rebuild: %w", i, r.AsOf, err)
 		}
 		for _, tb := range derivedTables {
@@ -319,13 +319,14 @@ func (d *replayDB) load(ctx context.Context, dir string, asOf etl.Date) error {
 	return err
 }
 
-func (d *replayDB) transform(ctx context.Context, asOf etl.Date, full bool) (TransformResult, error) {
+// transform runs one transform as of asOf, recorded as a run.
+func (d *replayDB) transform(ctx context.Context, asOf etl.Date, o tfOpts) (TransformResult, error) {
 	runID, err := d.store.StartRun(ctx, "transform", nil, asOf)
 	if err != nil {
 		return TransformResult{}, err
 	}
-	res, err := d.store.Transform(ctx, etl.TransformOptions{RunID: runID, Today: asOf, Full: full,
-		PDPRecoveryDays: 7, MaxPagosDocDia: 3, Logger: d.log})
+	res, err := d.store.Transform(ctx, etl.TransformOptions{RunID: runID, Today: asOf, Full: o.full,
+		Archivos: o.archivos, From: o.from, To: o.to, PDPRecoveryDays: 7, MaxPagosDocDia: 3, Logger: d.log})
 	status := StatusSuccess
 	if err != nil {
 		status = StatusFailed

@@ -3,62 +3,33 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/pulso-cobranzas/pulso/internal/etl"
-	"github.com/pulso-cobranzas/pulso/internal/etl/source/files"
-	"github.com/pulso-cobranzas/pulso/internal/store/postgres/pgtest"
 )
 
 // tfEnv is a private migrated database for transform tests: load a landing directory
-// through the real loader, transform, and read the result.
+// through the real loader, transform, and read the result; any failure fails the test.
 type tfEnv struct {
-	t     testing.TB
-	pool  *pgxpool.Pool
-	store *Store
-	reg   *etl.Registry
-	log   *slog.Logger
+	*replayDB
+	t   testing.TB
+	reg *etl.Registry
 }
 
 func newTFEnv(t testing.TB) *tfEnv {
 	t.Helper()
-	url := pgtest.Fresh(t)
-	pool, err := Open(context.Background(), url)
+	d, err := newReplayDB(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return &tfEnv{t: t, pool: pool, reg: etl.MustRegistry(), log: log,
-		store: NewStore(pool, log, StoreOptions{BatchRows: 50000, MaxShrinkRatio: 0.5})}
+	return &tfEnv{replayDB: d, t: t, reg: etl.MustRegistry()}
 }
 
 // load loads every table of dir (incrementally, landing-file ledger honoured) as of asOf.
 func (e *tfEnv) load(dir string, asOf etl.Date) {
 	e.t.Helper()
-	ctx := context.Background()
-	runID, err := e.store.StartRun(ctx, "load", nil, asOf)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	src := files.New(dir, files.Options{MaxFieldBytes: 1 << 20})
-	l := etl.NewLoader(src, e.store)
-	for _, tbl := range e.reg.Tables() {
-		lb := map[string]int{tbl.Name: tbl.LookbackDays}
-		_, err := l.LoadTable(ctx, tbl, etl.LoadOptions{
-			RunID: runID, Now: asOf.AddDays(1).Start(), Lookback: lb, EjecutivosIDCliente: 145,
-			RejectTolerance: 1, Logger: e.log, Force: true,
-		})
-		if err != nil {
-			e.t.Fatalf("load %s: %v", tbl.Name, err)
-		}
-	}
-	if err := e.store.FinishRun(ctx, runID, StatusSuccess, 0, nil); err != nil {
-		e.t.Fatal(err)
+	if err := e.replayDB.load(context.Background(), dir, asOf); err != nil {
+		e.t.Fatalf("load as of %s: %v", asOf, err)
 	}
 }
 
@@ -79,23 +50,7 @@ func (e *tfEnv) transform(asOf etl.Date, o tfOpts) TransformResult {
 }
 
 func (e *tfEnv) tryTransform(asOf etl.Date, o tfOpts) (TransformResult, error) {
-	ctx := context.Background()
-	runID, err := e.store.StartRun(ctx, "transform", nil, asOf)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	res, err := e.store.Transform(ctx, etl.TransformOptions{
-		RunID: runID, Today: asOf, Full: o.full, Archivos: o.archivos, From: o.from, To: o.to,
-		PDPRecoveryDays: 7, MaxPagosDocDia: 3, Logger: e.log,
-	})
-	status := StatusSuccess
-	if err != nil {
-		status = StatusFailed
-	}
-	if ferr := e.store.FinishRun(ctx, runID, status, 0, err); ferr != nil {
-		e.t.Fatal(ferr)
-	}
-	return res, err
+	return e.replayDB.transform(context.Background(), asOf, o)
 }
 
 // derivedTables are every aux and mart table with their full-row ordering keys.
