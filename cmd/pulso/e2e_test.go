@@ -212,8 +212,7 @@ func TestDemoLoadMatchesManifest(t *testing.T) {
 			t.Errorf("%s: raw rows = %d (%v), want %d", name, rawRows, err, want.RowsLoaded)
 		}
 		for reason, n := range want.Rejected {
-			var got int
-			got = int(mustCount(t, pool, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason))
+			got := int(mustCount(t, pool, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason))
 			if got != n {
 				t.Errorf("%s: %d rejects %s, manifest says %d", name, got, reason, n)
 			}
@@ -222,8 +221,7 @@ func TestDemoLoadMatchesManifest(t *testing.T) {
 			if !strings.HasPrefix(reason, "filtered_") {
 				continue // identical ejecutivos rows are only counted
 			}
-			var got int
-			got = int(mustCount(t, pool, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason))
+			got := int(mustCount(t, pool, `SELECT count(*) FROM etl.reject WHERE table_name = $1 AND reason = $2`, name, reason))
 			if got != n {
 				t.Errorf("%s: %d recorded %s, manifest says %d", name, got, reason, n)
 			}

@@ -146,8 +146,7 @@ func waitFor(t *testing.T, pool *pgxpool.Pool, query string, min int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var n int
-		n = int(mustCount(t, pool, query))
+		n := int(mustCount(t, pool, query))
 		if n >= min {
 			return
 		}
@@ -309,8 +308,7 @@ func TestConnectionLossMidRunFailsCleanly(t *testing.T) {
 	waitFor(t, pool, `SELECT count(*) FROM etl.run_table WHERE step = 'trandeuda' AND status = 'running'`, 1)
 	p.cut()
 	exitedWith(t, cmd, errb, exitFailure)
-	var trandeuda int
-	trandeuda = int(mustCount(t, pool, `SELECT count(*) FROM raw.trandeuda`))
+	trandeuda := int(mustCount(t, pool, `SELECT count(*) FROM raw.trandeuda`))
 	if trandeuda != 0 {
 		t.Fatalf("%d trandeuda rows visible after the cut run", trandeuda)
 	}
@@ -423,14 +421,12 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 	waitFor(t, pool, `SELECT count(*) FROM etl.run_table WHERE chunk_from IS NOT NULL AND status = 'success'`, 7)
 	_ = cmd.Process.Signal(os.Interrupt)
 	exitedWith(t, cmd, errb, exitCancelled)
-	var runID int64
-	runID = mustCount(t, pool, `SELECT run_id FROM etl.run WHERE command = 'backfill'`)
+	runID := mustCount(t, pool, `SELECT run_id FROM etl.run WHERE command = 'backfill'`)
 	wantHint := fmt.Sprintf("pulso backfill --resume %d", runID)
 	if !strings.Contains(errb.String(), wantHint) {
 		t.Fatalf("no resume hint %q in:\n%s", wantHint, errb.String())
 	}
-	var doneBefore int
-	doneBefore = int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE run_id = $1 AND status = 'success'`, runID))
+	doneBefore := int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE run_id = $1 AND status = 'success'`, runID))
 
 	mustRun(t, url, "--as-of", "2025-07-15", "backfill", "--resume", fmt.Sprint(runID), "--dir", dir)
 	var chunks, resumed int
