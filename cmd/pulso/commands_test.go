@@ -93,8 +93,8 @@ func TestBackfillArgv(t *testing.T) {
 	if got.From != etl.NewDate(2025, 6, 1) || got.To != etl.NewDate(2025, 6, 30) || got.ChunkDays != 10 {
 		t.Fatalf("options = %+v", got)
 	}
-	chunks := got.chunks()
-	if len(chunks) != 3 || chunks[2].from != etl.NewDate(2025, 6, 21) || chunks[2].to != etl.NewDate(2025, 6, 30) {
+	chunks := got.Chunks()
+	if len(chunks) != 3 || chunks[2].From != etl.NewDate(2025, 6, 21) || chunks[2].To != etl.NewDate(2025, 6, 30) {
 		t.Fatalf("chunks = %+v", chunks)
 	}
 	for _, argv := range [][]string{
@@ -103,6 +103,8 @@ func TestBackfillArgv(t *testing.T) {
 		{"backfill", "--from", "2025-13-01", "--to", "2025-06-01"},
 		{"backfill", "--from", "2025-06-01", "--to", "2025-06-02", "--tables", "calendario"},
 		{"backfill", "--from", "2025-06-01", "--to", "2025-06-02", "--chunk-days", "0"},
+		// a resume restores the run's own options: another one would be silently dropped
+		{"backfill", "--resume", "3", "--skip-transform"},
 	} {
 		if code := parse(t, hook, argv...); code != exitUsage {
 			t.Errorf("%v: exit %d, want 2", argv, code)

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,19 +19,24 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
+	"github.com/pulso-cobranzas/pulso/internal/etl/source/bigquery"
+	"github.com/pulso-cobranzas/pulso/internal/etl/source/files"
+	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
 
-// Config is the effective configuration; cobra and viper stop here, every package
-// below takes the typed pieces it needs.
+// Config is the effective configuration, typed once at load: every value below has
+// been parsed and checked, and each component takes its own piece (embedded, with
+// the key names as mapstructure tags). cobra and viper stop here.
 type Config struct {
-	Env       string                 `mapstructure:"env"`
-	AsOf      string                 `mapstructure:"as_of"`
+	Env string `mapstructure:"env"`
+	// AsOf fixes today's Lima date (zero: the clock's).
+	AsOf      etl.Date               `mapstructure:"as_of"`
 	Database  DatabaseConfig         `mapstructure:"database"`
 	Redis     RedisConfig            `mapstructure:"redis"`
 	Log       LogConfig              `mapstructure:"log"`
 	Source    SourceConfig           `mapstructure:"source"`
-	Files     FilesConfig            `mapstructure:"files"`
-	BigQuery  BigQueryConfig         `mapstructure:"bigquery"`
+	Files     files.Options          `mapstructure:"files"`
+	BigQuery  bigquery.Config        `mapstructure:"bigquery"`
 	ETL       ETLConfig              `mapstructure:"etl"`
 	Tables    map[string]TableConfig `mapstructure:"-"`
 	Transform TransformConfig        `mapstructure:"transform"`
@@ -57,45 +62,27 @@ type LogConfig struct {
 }
 
 type SourceConfig struct {
-	Kind string `mapstructure:"kind"`
-	Dir  string `mapstructure:"dir"`
-}
-
-type FilesConfig struct {
-	MaxFieldBytes int `mapstructure:"max_field_bytes"`
-}
-
-type BigQueryConfig struct {
-	Project            string        `mapstructure:"project"`
-	Dataset            string        `mapstructure:"dataset"`
-	UID                string        `mapstructure:"uid"`
-	Location           string        `mapstructure:"location"`
-	CredentialsFile    string        `mapstructure:"credentials_file"`
-	MaximumBytesBilled int64         `mapstructure:"maximum_bytes_billed"`
-	BillingProject     string        `mapstructure:"billing_project"`
-	StorageRead        bool          `mapstructure:"storage_read"`
-	QueryTimeout       time.Duration `mapstructure:"query_timeout"`
-	MaxRetries         int           `mapstructure:"max_retries"`
-	Endpoint           string        `mapstructure:"endpoint"`
+	Kind etl.SourceKind `mapstructure:"kind"`
+	Dir  string         `mapstructure:"dir"`
 }
 
 type ETLConfig struct {
-	RejectTolerance     float64 `mapstructure:"reject_tolerance"`
-	MaxShrinkRatio      float64 `mapstructure:"max_shrink_ratio"`
-	EjecutivosIDCliente int64   `mapstructure:"ejecutivos_id_cliente"`
-	BatchRows           int     `mapstructure:"batch_rows"`
+	postgres.StoreOptions `mapstructure:",squash"`
+	RejectTolerance       float64 `mapstructure:"reject_tolerance"`
+	EjecutivosIDCliente   int64   `mapstructure:"ejecutivos_id_cliente"`
 }
 
 type TableConfig struct {
-	BQTable      string `mapstructure:"bq_table"`
-	LookbackDays int    `mapstructure:"lookback_days"`
-	InitialFrom  string `mapstructure:"initial_from"`
+	BQTable      string
+	LookbackDays int
+	// InitialFrom bounds a table's first read (zero: everything).
+	InitialFrom time.Time
 }
 
 type TransformConfig struct {
-	Holidays        []string `mapstructure:"holidays"`
-	PDPRecoveryDays int      `mapstructure:"pdp_recovery_days"`
-	MaxPagosDocDia  int      `mapstructure:"max_pagos_doc_dia"`
+	etl.TransformConfig `mapstructure:",squash"`
+	// Holidays are the non-business days; the API counts business days with them.
+	Holidays []etl.Date `mapstructure:"holidays"`
 }
 
 type HTTPConfig struct {
@@ -104,6 +91,31 @@ type HTTPConfig struct {
 
 type MetricsConfig struct {
 	Addr string `mapstructure:"addr"`
+}
+
+// Load is what every load takes from the configuration.
+func (c *Config) Load() etl.LoadConfig {
+	lc := etl.LoadConfig{Lookback: map[string]int{}, InitialFrom: map[string]time.Time{},
+		EjecutivosIDCliente: c.ETL.EjecutivosIDCliente, RejectTolerance: c.ETL.RejectTolerance}
+	for name, tc := range c.Tables {
+		lc.Lookback[name] = tc.LookbackDays
+		if !tc.InitialFrom.IsZero() {
+			lc.InitialFrom[name] = tc.InitialFrom
+		}
+	}
+	return lc
+}
+
+// BigQuerySource is the BigQuery source's configuration with the table patterns and
+// the ejecutivos filter, which live under other keys.
+func (c *Config) BigQuerySource() bigquery.Config {
+	bc := c.BigQuery
+	bc.EjecutivosIDCliente = c.ETL.EjecutivosIDCliente
+	bc.Tables = make(map[string]string, len(c.Tables))
+	for name, tc := range c.Tables {
+		bc.Tables[name] = tc.BQTable
+	}
+	return bc
 }
 
 // defaults declares every key (so viper binds its PULSO_* variable) with its default.
@@ -167,8 +179,6 @@ var flagKeys = map[string]string{
 	"dir":          "source.dir",
 }
 
-var identifierRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 // errConfig marks configuration faults: exit code 2.
 var errConfig = errors.New("configuration error")
 
@@ -218,35 +228,37 @@ func loadConfig(reg *etl.Registry, flags *pflag.FlagSet, path string, explicit b
 			return nil, bindErr
 		}
 	}
-	if err := checkValueTypes(v, defs, envNames, path, fileLines); err != nil {
+	src := valueSources{flags: flags, env: envNames, path: path, lines: fileLines}
+	if err := checkValueTypes(v, defs, src); err != nil {
 		return nil, err
 	}
 	var cfg Config
-	hook := mapstructure.ComposeDecodeHookFunc(yamlDateHook, mapstructure.StringToTimeDurationHookFunc(),
-		mapstructure.StringToSliceHookFunc(","))
+	hook := mapstructure.ComposeDecodeHookFunc(yamlTimeHook, mapstructure.TextUnmarshallerHookFunc(),
+		mapstructure.StringToTimeDurationHookFunc(), mapstructure.StringToSliceHookFunc(","))
 	if err := v.Unmarshal(&cfg, viper.DecodeHook(hook)); err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
 	cfg.Tables = make(map[string]TableConfig, len(reg.Tables()))
 	for _, t := range reg.Tables() {
 		p := "tables." + t.Name + "."
+		from, _ := instantValue(v.Get(p + "initial_from")) // checked by checkValueTypes
 		cfg.Tables[t.Name] = TableConfig{
 			BQTable:      v.GetString(p + "bq_table"),
 			LookbackDays: v.GetInt(p + "lookback_days"),
-			InitialFrom:  v.GetString(p + "initial_from"),
+			InitialFrom:  from,
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(reg); err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
 	return &cfg, nil
 }
 
-// yamlDateHook turns an unquoted YAML date (decoded as a time) back into the text the
-// string-typed keys expect.
-func yamlDateHook(from reflect.Type, to reflect.Type, data any) (any, error) {
+// yamlTimeHook turns an unquoted YAML date or timestamp (decoded as a time) back
+// into text for the keys that take text (etl.Date parses it again).
+func yamlTimeHook(_ reflect.Type, to reflect.Type, data any) (any, error) {
 	t, ok := data.(time.Time)
-	if !ok || to.Kind() != reflect.String {
+	if !ok || to == reflect.TypeFor[time.Time]() {
 		return data, nil
 	}
 	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
@@ -255,40 +267,50 @@ func yamlDateHook(from reflect.Type, to reflect.Type, data any) (any, error) {
 	return t.Format(time.RFC3339), nil
 }
 
-// checkValueTypes fails on a value that is not of its key's type (integer, number or
-// boolean, as the default), naming the key, the value and where it came from (the
-// variable, or the file and line; no flag sets a typed key): decoded leniently,
-// "abc" would become 0 and "10.5" would become 10.
-func checkValueTypes(v *viper.Viper, defs map[string]any, envNames map[string][]string, path string,
-	fileLines map[string]int) error {
-	var errs []string
-	for k, def := range defs {
-		var want string
-		switch def.(type) {
-		case int, int64:
-			want = "an integer"
-		case float64:
-			want = "a number"
-		case bool:
-			want = "true or false"
-		default:
-			continue
-		}
-		var from string
-		for _, name := range envNames[k] {
-			if val, ok := os.LookupEnv(name); ok && val != "" { // viper ignores empty variables
-				from = "variable " + name
-				break
+// valueSources says where a key's value came from, in precedence order.
+type valueSources struct {
+	flags *pflag.FlagSet
+	env   map[string][]string
+	path  string
+	lines map[string]int
+}
+
+func (s valueSources) of(key string) string {
+	if s.flags != nil {
+		for name, k := range flagKeys {
+			if f := s.flags.Lookup(name); k == key && f != nil && f.Changed {
+				return "flag --" + name
 			}
 		}
-		if line, ok := fileLines[k]; ok && from == "" {
-			from = fmt.Sprintf("config file %s:%d", path, line)
+	}
+	for _, name := range s.env[key] {
+		if val, ok := os.LookupEnv(name); ok && val != "" { // viper ignores empty variables
+			return "variable " + name
 		}
+	}
+	if line, ok := s.lines[key]; ok {
+		return fmt.Sprintf("config file %s:%d", s.path, line)
+	}
+	return ""
+}
+
+// checkValueTypes fails on a value that is not of its key's type, naming the key, the
+// value and where it came from (flag, variable, or file and line): decoded
+// leniently, "abc" would become 0, "10.5" would become 10 and a mistyped date would
+// fail later with no key to name.
+func checkValueTypes(v *viper.Viper, defs map[string]any, src valueSources) error {
+	var errs []string
+	for k, def := range defs {
+		valid, want := keyType(k, def)
+		if valid == nil {
+			continue
+		}
+		from := src.of(k)
 		if from == "" {
 			continue
 		}
-		if raw := v.Get(k); !validValue(raw, def) {
-			errs = append(errs, fmt.Sprintf("%s: %q is not %s (%s)", k, fmt.Sprint(raw), want, from))
+		if raw := v.Get(k); !valid(raw) {
+			errs = append(errs, fmt.Sprintf("%s: %q is not %s (%s)", k, valueText(raw), want, from))
 		}
 	}
 	if len(errs) > 0 {
@@ -298,35 +320,153 @@ func checkValueTypes(v *viper.Viper, defs map[string]any, envNames map[string][]
 	return nil
 }
 
-// validValue reports whether raw (text from a variable, or a YAML scalar) is a value
-// of def's type; an integer must be whole.
-func validValue(raw, def any) bool {
-	s, isText := raw.(string)
+// keyType returns the check of a key's values and what it wants, from the key's
+// default (integer, number, boolean) or, for keys whose default is text, its name.
+func keyType(key string, def any) (func(any) bool, string) {
 	switch def.(type) {
 	case int, int64:
-		switch r := raw.(type) {
-		case int, int64:
-			return true
-		case float64:
-			return r == math.Trunc(r)
-		}
-		_, err := strconv.ParseInt(s, 10, 64)
-		return isText && err == nil
+		return intValue, "an integer"
 	case float64:
-		switch raw.(type) {
-		case int, int64, float64:
-			return true
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		return isText && err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+		return floatValue, "a number"
 	case bool:
-		if _, ok := raw.(bool); ok {
+		return boolValue, "true or false"
+	}
+	switch {
+	case key == "as_of":
+		return dateValue, "a date (YYYY-MM-DD)"
+	case key == "transform.holidays":
+		return datesValue, "a list of dates (YYYY-MM-DD)"
+	case strings.HasPrefix(key, "tables.") && strings.HasSuffix(key, ".initial_from"):
+		return func(raw any) bool { _, ok := instantValue(raw); return ok }, "a date or an RFC 3339 timestamp"
+	case slices.Contains([]string{"stale_after", "schedule_interval", "bigquery.query_timeout"}, key):
+		return durationValue, "a duration (90s, 15m, 6h)"
+	}
+	return nil, ""
+}
+
+// valueText is a value as its source wrote it: YAML dates print as dates.
+func valueText(raw any) string {
+	switch r := raw.(type) {
+	case time.Time:
+		if dateValue(r) {
+			return r.Format(time.DateOnly)
+		}
+		return r.Format(time.RFC3339)
+	case []any:
+		parts := make([]string, len(r))
+		for i, v := range r {
+			parts[i] = valueText(v)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	}
+	return fmt.Sprint(raw)
+}
+
+// The value checks take text from a flag or variable, or a YAML scalar.
+
+func intValue(raw any) bool {
+	switch r := raw.(type) {
+	case int, int64:
+		return true
+	case float64:
+		return r == math.Trunc(r)
+	case string:
+		_, err := strconv.ParseInt(r, 10, 64)
+		return err == nil
+	}
+	return false
+}
+
+func floatValue(raw any) bool {
+	switch r := raw.(type) {
+	case int, int64, float64:
+		return true
+	case string:
+		f, err := strconv.ParseFloat(r, 64)
+		return err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
+	return false
+}
+
+func boolValue(raw any) bool {
+	switch r := raw.(type) {
+	case bool:
+		return true
+	case string:
+		_, err := strconv.ParseBool(r)
+		return err == nil
+	}
+	return false
+}
+
+func dateValue(raw any) bool {
+	switch r := raw.(type) {
+	case time.Time:
+		return r.Equal(time.Date(r.Year(), r.Month(), r.Day(), 0, 0, 0, 0, r.Location()))
+	case string:
+		var d etl.Date
+		return d.UnmarshalText([]byte(r)) == nil
+	}
+	return false
+}
+
+func datesValue(raw any) bool {
+	switch r := raw.(type) {
+	case string:
+		if r == "" {
 			return true
 		}
-		_, err := strconv.ParseBool(s)
-		return isText && err == nil
+		return !slices.ContainsFunc(strings.Split(r, ","), func(s string) bool { return !dateValue(s) })
+	case []string:
+		return !slices.ContainsFunc(r, func(s string) bool { return !dateValue(s) })
+	case []any:
+		return !slices.ContainsFunc(r, func(v any) bool { return !dateValue(v) })
 	}
-	return true
+	return false
+}
+
+func durationValue(raw any) bool {
+	switch r := raw.(type) {
+	case int, int64, time.Duration:
+		return true
+	case string:
+		_, err := time.ParseDuration(r)
+		return err == nil
+	}
+	return false
+}
+
+// instantValue reads an initial_from: a date (00:00 Lima) or an RFC 3339 timestamp;
+// empty is no bound.
+func instantValue(raw any) (time.Time, bool) {
+	switch r := raw.(type) {
+	case nil:
+		return time.Time{}, true
+	case time.Time:
+		if dateValue(r) {
+			return etl.NewDate(r.Year(), r.Month(), r.Day()).Start(), true
+		}
+		return r, true
+	case string:
+		if r == "" {
+			return time.Time{}, true
+		}
+		t, err := parseInstant(r)
+		return t, err == nil
+	}
+	return time.Time{}, false
+}
+
+// parseInstant reads a date (00:00 Lima) or an RFC 3339 timestamp.
+func parseInstant(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := etl.ParseDate(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid time %q: want YYYY-MM-DD or RFC 3339", s)
+	}
+	return d.Start(), nil
 }
 
 // checkFileKeys fails on any key of the file that is not declared, naming its line,
@@ -383,9 +523,9 @@ func hasPrefixKey(defs map[string]any, prefix string) bool {
 	return false
 }
 
-// Validate checks values once, at load; identifiers that are templated into BigQuery
-// table names are restricted here so they can never carry SQL.
-func (c *Config) Validate() error {
+// Validate checks what the types alone do not: ranges, names, and identifiers
+// templated into BigQuery table names (restricted so they can never carry SQL).
+func (c *Config) Validate(reg *etl.Registry) error {
 	var errs []error
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {
 		errs = append(errs, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level))
@@ -393,20 +533,12 @@ func (c *Config) Validate() error {
 	if !slices.Contains([]string{"auto", "json", "text"}, strings.ToLower(c.Log.Format)) {
 		errs = append(errs, fmt.Errorf("log.format %q: want auto, json or text", c.Log.Format))
 	}
-	if !slices.Contains([]string{"dir", "bigquery"}, c.Source.Kind) {
+	if _, ok := etl.ParseSourceKind(string(c.Source.Kind)); !ok {
 		errs = append(errs, fmt.Errorf("source.kind %q: want dir or bigquery", c.Source.Kind))
 	}
-	if c.AsOf != "" {
-		if _, err := etl.ParseDate(c.AsOf); err != nil {
-			errs = append(errs, fmt.Errorf("as_of: %v", err))
-		}
-	}
-	for _, id := range []struct{ key, val string }{
-		{"bigquery.project", c.BigQuery.Project}, {"bigquery.dataset", c.BigQuery.Dataset}, {"bigquery.uid", c.BigQuery.UID},
-	} {
-		if !identifierRE.MatchString(id.val) {
-			errs = append(errs, fmt.Errorf("%s %q: must match %s", id.key, id.val, identifierRE))
-		}
+	bc := c.BigQuerySource()
+	if err := bc.Validate(reg); err != nil {
+		errs = append(errs, err)
 	}
 	names := make([]string, 0, len(c.Tables))
 	for n := range c.Tables {
@@ -414,19 +546,8 @@ func (c *Config) Validate() error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		tc := c.Tables[n]
-		if !identifierRE.MatchString(strings.ReplaceAll(tc.BQTable, "{uid}", "x")) {
-			errs = append(errs, fmt.Errorf("tables.%s.bq_table %q: must match %s ({uid} allowed)", n, tc.BQTable, identifierRE))
-		}
-		if tc.LookbackDays < 0 {
+		if tc := c.Tables[n]; tc.LookbackDays < 0 {
 			errs = append(errs, fmt.Errorf("tables.%s.lookback_days %d: must be ≥ 0", n, tc.LookbackDays))
-		}
-		if tc.InitialFrom != "" {
-			if _, err := time.Parse(time.RFC3339, tc.InitialFrom); err != nil {
-				if _, err := etl.ParseDate(tc.InitialFrom); err != nil {
-					errs = append(errs, fmt.Errorf("tables.%s.initial_from %q: want a date or RFC 3339 timestamp", n, tc.InitialFrom))
-				}
-			}
 		}
 	}
 	if c.ETL.RejectTolerance < 0 || c.ETL.RejectTolerance > 1 {
@@ -435,17 +556,8 @@ func (c *Config) Validate() error {
 	if c.ETL.MaxShrinkRatio < 0 || c.ETL.MaxShrinkRatio > 1 {
 		errs = append(errs, fmt.Errorf("etl.max_shrink_ratio %v: want 0..1", c.ETL.MaxShrinkRatio))
 	}
-	if c.BigQuery.BillingProject != "" && !identifierRE.MatchString(c.BigQuery.BillingProject) {
-		errs = append(errs, fmt.Errorf("bigquery.billing_project %q: must match %s", c.BigQuery.BillingProject, identifierRE))
-	}
 	if c.BigQuery.QueryTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("bigquery.query_timeout %s: want > 0", c.BigQuery.QueryTimeout))
-	}
-	if c.BigQuery.MaxRetries < 0 {
-		errs = append(errs, fmt.Errorf("bigquery.max_retries %d: want ≥ 0", c.BigQuery.MaxRetries))
-	}
-	if c.BigQuery.MaximumBytesBilled < 0 {
-		errs = append(errs, fmt.Errorf("bigquery.maximum_bytes_billed %d: want ≥ 0 (0 = the project's default)", c.BigQuery.MaximumBytesBilled))
 	}
 	if c.ETL.BatchRows < 1 {
 		errs = append(errs, fmt.Errorf("etl.batch_rows %d: want ≥ 1", c.ETL.BatchRows))
@@ -453,28 +565,45 @@ func (c *Config) Validate() error {
 	if c.Files.MaxFieldBytes < 1024 {
 		errs = append(errs, fmt.Errorf("files.max_field_bytes %d: want ≥ 1024", c.Files.MaxFieldBytes))
 	}
-	for _, h := range c.Transform.Holidays {
-		if _, err := etl.ParseDate(h); err != nil {
-			errs = append(errs, fmt.Errorf("transform.holidays: %v", err))
-		}
+	if c.Transform.PDPRecoveryDays < 0 {
+		errs = append(errs, fmt.Errorf("transform.pdp_recovery_days %d: want ≥ 0", c.Transform.PDPRecoveryDays))
+	}
+	if c.Transform.MaxPagosDocDia < 1 {
+		errs = append(errs, fmt.Errorf("transform.max_pagos_doc_dia %d: want ≥ 1", c.Transform.MaxPagosDocDia))
 	}
 	return errors.Join(errs...)
 }
 
-// redacted returns the effective configuration as flat key → value with secrets hidden.
-func (c *Config) redacted() map[string]any {
+// redacted returns the effective configuration as flat key → value with secrets
+// hidden: exactly the declared keys, typed values in the text they are written as.
+func (c *Config) redacted(reg *etl.Registry) map[string]any {
 	out := map[string]any{}
 	if err := mapstructure.Decode(c, &out); err != nil {
 		return out
 	}
+	decoded := map[string]any{}
+	flatten("", out, decoded)
 	flat := map[string]any{}
-	flatten("", out, flat)
+	for k := range defaults(reg) {
+		if v, ok := decoded[k]; ok {
+			flat[k] = v
+		}
+	}
 	for k, v := range c.Tables {
 		flat["tables."+k+".bq_table"] = v.BQTable
 		flat["tables."+k+".lookback_days"] = v.LookbackDays
-		flat["tables."+k+".initial_from"] = v.InitialFrom
+		flat["tables."+k+".initial_from"] = ""
+		if !v.InitialFrom.IsZero() {
+			flat["tables."+k+".initial_from"] = v.InitialFrom.Format(time.RFC3339)
+		}
 	}
-	delete(flat, "tables")
+	holidays := make([]string, len(c.Transform.Holidays))
+	for i, h := range c.Transform.Holidays {
+		holidays[i] = h.String()
+	}
+	flat["as_of"] = c.AsOf.String()
+	flat["transform.holidays"] = holidays
+	flat["source.kind"] = string(c.Source.Kind)
 	flat["database.url"] = redactURL(c.Database.URL)
 	flat["redis.url"] = redactURL(c.Redis.URL)
 	return flat
@@ -494,10 +623,65 @@ func flatten(prefix string, in map[string]any, out map[string]any) {
 	}
 }
 
-var urlPasswordRE = regexp.MustCompile(`(://[^:/@]*:)[^@]*@`)
+// redactURL hides the password of a connection string: a URL's user password and
+// password query parameter, or a key=value DSN's password value, quoted or not.
+func redactURL(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.Host != "" {
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "REDACTED")
+			u.RawQuery = q.Encode()
+		}
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+		return u.String()
+	}
+	return redactKeyValue(dsn)
+}
 
-// redactURL hides a password in a connection URL; key=value DSNs lose password=….
-func redactURL(u string) string {
-	u = urlPasswordRE.ReplaceAllString(u, "${1}REDACTED@")
-	return regexp.MustCompile(`(password=)\S+`).ReplaceAllString(u, "${1}REDACTED")
+// redactKeyValue rewrites password=… in a libpq key=value string, whose values are
+// either unquoted up to the next space or single-quoted with backslash escapes.
+func redactKeyValue(dsn string) string {
+	var b strings.Builder
+	for i := 0; i < len(dsn); {
+		if dsn[i] == ' ' || dsn[i] == '\t' || dsn[i] == '\n' {
+			b.WriteByte(dsn[i])
+			i++
+			continue
+		}
+		eq := strings.IndexByte(dsn[i:], '=')
+		if eq < 0 {
+			b.WriteString(dsn[i:])
+			break
+		}
+		key := strings.TrimSpace(dsn[i : i+eq])
+		j := i + eq + 1
+		for j < len(dsn) && dsn[j] == ' ' {
+			j++
+		}
+		end := j
+		if end < len(dsn) && dsn[end] == '\'' {
+			for end++; end < len(dsn) && dsn[end] != '\''; end++ {
+				if dsn[end] == '\\' {
+					end++
+				}
+			}
+			end = min(end+1, len(dsn))
+		} else {
+			for end < len(dsn) && dsn[end] != ' ' && dsn[end] != '\t' && dsn[end] != '\n' {
+				if dsn[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			end = min(end, len(dsn))
+		}
+		if key == "password" {
+			b.WriteString(dsn[i:j] + "REDACTED")
+		} else {
+			b.WriteString(dsn[i:end])
+		}
+		i = end
+	}
+	return b.String()
 }

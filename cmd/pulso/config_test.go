@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -38,21 +39,63 @@ func TestConfigFixtures(t *testing.T) {
 	}
 	for _, f := range bad {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			_, err := loadConfig(reg, nil, f, true)
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wants []string
+			for line := range strings.Lines(string(data)) {
+				if w, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "# want: "); ok {
+					wants = append(wants, w)
+				}
+			}
+			if len(wants) == 0 {
+				t.Fatal("fixture has no `# want: <message>` line")
+			}
+			_, err = loadConfig(reg, nil, f, true)
 			if err == nil {
 				t.Fatal("bad config accepted")
 			}
 			if !isConfigError(err) {
 				t.Fatalf("error %v is not a configuration error (exit 2)", err)
 			}
+			for _, w := range wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not say %q", err, w)
+				}
+			}
 		})
+	}
+}
+
+// Unquoted YAML dates and timestamps arrive as times; they keep their meaning.
+func TestConfigUnquotedDates(t *testing.T) {
+	clearPulsoEnv(t)
+	cfg, err := loadConfig(etl.MustRegistry(), nil, "../../testdata/config/unquoted-dates.good.yaml", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AsOf != etl.NewDate(2025, 7, 15) {
+		t.Errorf("as_of = %v", cfg.AsOf)
+	}
+	if got := cfg.Tables["pagos"].InitialFrom; !got.Equal(etl.NewDate(2025, 1, 1).Start()) {
+		t.Errorf("pagos initial_from = %v, want 2025-01-01 00:00 Lima", got)
+	}
+	if got := cfg.Tables["trandeuda"].InitialFrom; !got.Equal(time.Date(2025, 2, 1, 5, 0, 0, 0, time.UTC)) {
+		t.Errorf("trandeuda initial_from = %v", got)
+	}
+	if h := cfg.Transform.Holidays; len(h) != 2 || h[0] != etl.NewDate(2025, 7, 28) || h[1] != etl.NewDate(2025, 7, 29) {
+		t.Errorf("holidays = %v", h)
+	}
+	if cfg.StaleAfter != 90*time.Minute {
+		t.Errorf("stale_after = %v", cfg.StaleAfter)
 	}
 }
 
 func TestConfigUnknownKeyNamesKeyAndLine(t *testing.T) {
 	clearPulsoEnv(t)
 	_, err := loadConfig(etl.MustRegistry(), nil, "../../testdata/config/unknown-key.bad.yaml", true)
-	if err == nil || !strings.Contains(err.Error(), `"database.pool_size" (line 3)`) {
+	if err == nil || !strings.Contains(err.Error(), `"database.pool_size" (line 4)`) {
 		t.Fatalf("err = %v, want the unknown key and its line", err)
 	}
 }
@@ -184,9 +227,9 @@ func TestConfigBadValuesNameKeyAndSource(t *testing.T) {
 	clearPulsoEnv(t)
 	reg := etl.MustRegistry()
 	for _, c := range []struct{ file, want string }{
-		{"lookback-text.bad.yaml", `tables.pagos.lookback_days: "abc" is not an integer (config file ../../testdata/config/lookback-text.bad.yaml:3)`},
-		{"lookback-fraction.bad.yaml", `tables.pagos.lookback_days: "10.5" is not an integer (config file ../../testdata/config/lookback-fraction.bad.yaml:4)`},
-		{"lookback-fraction.bad.yaml", `etl.reject_tolerance: "lots" is not a number (config file ../../testdata/config/lookback-fraction.bad.yaml:6)`},
+		{"lookback-text.bad.yaml", `tables.pagos.lookback_days: "abc" is not an integer (config file ../../testdata/config/lookback-text.bad.yaml:4)`},
+		{"lookback-fraction.bad.yaml", `tables.pagos.lookback_days: "10.5" is not an integer (config file ../../testdata/config/lookback-fraction.bad.yaml:6)`},
+		{"lookback-fraction.bad.yaml", `etl.reject_tolerance: "lots" is not a number (config file ../../testdata/config/lookback-fraction.bad.yaml:8)`},
 	} {
 		_, err := loadConfig(reg, nil, "../../testdata/config/"+c.file, true)
 		if err == nil || !isConfigError(err) || !strings.Contains(err.Error(), c.want) {
@@ -206,6 +249,62 @@ func TestConfigBadValuesNameKeyAndSource(t *testing.T) {
 			t.Errorf("PULSO_TABLES_PAGOS_LOOKBACK_DAYS=%q: err %v", value, err)
 		case want != "" && (err == nil || !isConfigError(err) || !strings.Contains(err.Error(), want)):
 			t.Errorf("PULSO_TABLES_PAGOS_LOOKBACK_DAYS=%q: err = %v; want %s", value, err, want)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"postgres://pulso:s3cret@db:5432/pulso?sslmode=disable", "postgres://pulso:REDACTED@db:5432/pulso?sslmode=disable"},
+		{"postgres://pulso@db/pulso?password=s3cret&sslmode=require", "postgres://pulso@db/pulso?password=REDACTED&sslmode=require"},
+		{"redis://:hunter2@127.0.0.1:6379/0", "redis://:REDACTED@127.0.0.1:6379/0"},
+		{"postgres://pulso@db/pulso", "postgres://pulso@db/pulso"},
+		{"host=db user=pulso password=s3cret dbname=pulso", "host=db user=pulso password=REDACTED dbname=pulso"},
+		{"host=db password='se cret' dbname=pulso", "host=db password=REDACTED dbname=pulso"},
+		{`host=db password='it\'s x' user=u`, "host=db password=REDACTED user=u"},
+		{`password=a\ b host=db`, "password=REDACTED host=db"},
+		{"password = 'x y' host=db", "password = REDACTED host=db"},
+		{"host=db dbname=pulso", "host=db dbname=pulso"},
+		{"", ""},
+	} {
+		got := redactURL(c.in)
+		if got != c.want {
+			t.Errorf("redactURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+		for _, secret := range []string{"s3cret", "hunter2", "cret", "it\\'s", "x y", `a\ b`} {
+			if strings.Contains(got, secret) {
+				t.Errorf("redactURL(%q) = %q leaks %q", c.in, got, secret)
+			}
+		}
+	}
+}
+
+func TestConfigBadFlagValueNamesFlag(t *testing.T) {
+	clearPulsoEnv(t)
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"--as-of", "2025-02-30", "config"}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), `as_of: "2025-02-30" is not a date (YYYY-MM-DD) (flag --as-of)`) {
+		t.Fatalf("exit %d, stderr %q; want 2 naming the flag", code, stderr.String())
+	}
+}
+
+// Extra arguments and unknown output formats are usage errors (exit 2) naming what
+// is accepted, never silently ignored.
+func TestUsageErrors(t *testing.T) {
+	clearPulsoEnv(t)
+	for _, c := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"transform", "extra"}, `unknown command "extra" for "pulso transform"`},
+		{[]string{"config", "-o", "yaml"}, `invalid argument "yaml" for "-o, --output" flag: "yaml": want text or json`},
+		{[]string{"migrate", "status", "--output", "xml"}, `"xml": want text or json`},
+		{[]string{"status", "-o", "csv"}, `"csv": want text or json`},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), c.argv, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 saying %q", c.argv, code, stderr.String(), c.want)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -9,17 +8,15 @@ import (
 )
 
 func newConfigCmd(a *app) *cobra.Command {
-	var output string
+	var output outputFormat
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Print the effective configuration (secrets redacted)",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			flat := a.cfg.redacted()
-			if output == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(flat)
+			flat := a.cfg.redacted(a.reg)
+			if output == outputJSON {
+				return printJSON(a.stdout, flat)
 			}
 			keys := make([]string, 0, len(flat))
 			for k := range flat {
@@ -34,6 +31,6 @@ func newConfigCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	addOutputFlag(cmd.Flags(), &output)
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pulso-cobranzas/pulso/internal/etl"
 	"github.com/pulso-cobranzas/pulso/internal/etl/source/files"
 	"github.com/pulso-cobranzas/pulso/internal/etl/source/synthetic"
 )
@@ -63,8 +64,8 @@ func (a *app) runDemo(ctx context.Context, opts *demoOptions) error {
 	scale, _ := synthetic.ParseScale(opts.Scale)
 	format, _ := files.ParseFormat(opts.Format)
 	asOf := synthetic.DefaultAsOf()
-	if a.cfg.AsOf != "" {
-		asOf = a.today(time.Now())
+	if !a.cfg.AsOf.IsZero() {
+		asOf = a.cfg.AsOf
 	}
 	start := time.Now()
 	m, err := synthetic.Generate(ctx, synthetic.Options{OutDir: opts.Out, Seed: opts.Seed, AsOf: asOf,
@@ -83,6 +84,5 @@ func (a *app) runDemo(ctx context.Context, opts *demoOptions) error {
 		return nil
 	}
 	// The load reads what was just written, "today" pinned to the data set's as-of.
-	a.cfg.AsOf, a.cfg.Source.Kind, a.cfg.Source.Dir = asOf.String(), "dir", opts.Out
-	return a.runLoad(ctx, &loadOptions{Args: opts.Args})
+	return a.load(ctx, files.New(opts.Out, a.cfg.Files), etl.Clock{AsOf: asOf}, &loadOptions{Args: opts.Args})
 }

@@ -89,14 +89,11 @@ func TestLockHeldExitsThreeNamingHolder(t *testing.T) {
 	t.Parallel()
 	url := pgtest.Fresh(t)
 	ctx := t.Context()
-	lock, err := postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Owner: "test"})
+	lock, err := postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Owner: "pulso run 41 run-pipeline"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Release(context.Background())
-	if err := lock.SetHolder(ctx, "pulso run 41 run-pipeline"); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	res := runBin(t, ctx, url, "load", "--dir", dir)
 	if res.code != exitLocked {
@@ -109,14 +106,36 @@ func TestLockHeldExitsThreeNamingHolder(t *testing.T) {
 		t.Fatalf("took %s to give up; the bar is about a second plus process start", res.took)
 	}
 
-	// --wait waits for the holder, then runs.
-	go func() {
-		time.Sleep(700 * time.Millisecond)
-		_ = lock.Release(context.Background())
-	}()
-	res = runBin(t, ctx, url, "--wait", "load", "--dir", dir)
-	if res.code != exitOK {
-		t.Fatalf("--wait: exit %d\n%s", res.code, res.stderr)
+	// --wait waits for the holder, then runs: while the lock is held it keeps trying
+	// (its lock connection is there, named after its run) and has opened no run; its
+	// run starts after the release.
+	pool := openPool(t, url)
+	cmd, errb := startBin(t, url, nil, "--wait", "load", "--dir", dir)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	waitFor(t, pool, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND application_name LIKE 'pulso run % load'`, 1)
+	select {
+	case err := <-exited:
+		t.Fatalf("--wait returned while the lock was held: %v\n%s", err, errb)
+	default:
+	}
+	if n := mustCount(t, pool, `SELECT count(*) FROM etl.run WHERE command = 'load'`); n != 0 {
+		t.Fatalf("--wait opened %d run(s) before it had the lock", n)
+	}
+	var released time.Time
+	if err := pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&released); err != nil {
+		t.Fatal(err)
+	}
+	if err := lock.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err != nil {
+		t.Fatalf("--wait: %v\n%s", err, errb)
+	}
+	if n := mustCount(t, pool, `SELECT count(*) FROM etl.run WHERE command = 'load' AND status = 'success' AND started_at >= $1`,
+		released); n != 1 {
+		t.Fatalf("%d successful load runs started after the release, want 1", n)
 	}
 }
 
@@ -156,7 +175,9 @@ func TestSIGTERMStopsLoadWithExit130(t *testing.T) {
 	// Signal once the load is under way (its step row exists).
 	pool := openPool(t, url)
 	waitFor(t, pool, `SELECT count(*) FROM etl.run_table WHERE status = 'running'`, 1)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	exitedWith(t, cmd, errb, exitCancelled)
 	var rows, running, cancelled int
 	rows = int(mustCount(t, pool, `SELECT count(*) FROM raw.voicebot_gestiones`))

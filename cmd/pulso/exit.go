@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/spf13/cobra"
-
 	"github.com/pulso-cobranzas/pulso/internal/etl"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
@@ -28,7 +26,11 @@ func (e *usageError) Unwrap() error { return e.err }
 
 func usageErr(err error) error { return &usageError{err} }
 
-func isConfigError(err error) bool { return errors.Is(err, errConfig) }
+// isConfigError reports a configuration fault, or options refused once the ledger
+// was read: exit 2 without the usage text (the flags parsed fine).
+func isConfigError(err error) bool {
+	return errors.Is(err, errConfig) || errors.Is(err, etl.ErrInvalidOptions)
+}
 
 // exitCode maps an error to the process exit code in one place. A joined error (one
 // per failed table) takes the worst of its causes: 130 > 1 > 4.
@@ -44,38 +46,8 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.Is(err, postgres.ErrLockHeld):
 		return exitLocked
 	}
-	if onlyRejects(err) {
+	if etl.OnlyRejects(err) {
 		return exitRejects
 	}
 	return exitFailure
-}
-
-// onlyRejects reports whether every cause of err is rejects above tolerance.
-func onlyRejects(err error) bool {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			if !onlyRejects(e) {
-				return false
-			}
-		}
-		return true
-	}
-	return errors.Is(err, etl.ErrRejectsAboveTolerance)
-}
-
-// noArgs and exactArgs are cobra's validators returning usage errors (exit 2).
-func noArgs(cmd *cobra.Command, args []string) error {
-	if err := cobra.NoArgs(cmd, args); err != nil {
-		return usageErr(err)
-	}
-	return nil
-}
-
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return usageErr(err)
-		}
-		return nil
-	}
 }

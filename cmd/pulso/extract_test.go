@@ -101,8 +101,8 @@ func TestExtractBigQueryRoundTrip(t *testing.T) {
 	if res.code != exitOK {
 		t.Fatalf("extract: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
-	var man extractManifest
-	b, err := os.ReadFile(filepath.Join(out, ExtractManifestName))
+	var man etl.ExtractManifest
+	b, err := os.ReadFile(filepath.Join(out, files.ManifestName))
 	if err != nil {
 		t.Fatal(err)
 	}

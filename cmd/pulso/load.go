@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
-	"github.com/pulso-cobranzas/pulso/internal/etl/source/bigquery"
 	"github.com/pulso-cobranzas/pulso/internal/etl/source/files"
 )
 
@@ -55,28 +51,27 @@ Unchanged landing files are skipped unless --full.`,
 	return cmd
 }
 
-// source builds the configured row source. Close it with closeSource.
-func (a *app) source(ctx context.Context, command string) (etl.Source, error) {
-	switch a.cfg.Source.Kind {
-	case "dir":
-		dir := a.cfg.Source.Dir
-		if dir == "" {
+// source builds the row source sc names. Close it with closeSource.
+func (a *app) source(ctx context.Context, sc SourceConfig, command string) (etl.Source, error) {
+	switch sc.Kind {
+	case etl.SourceDir:
+		if sc.Dir == "" {
 			return nil, fmt.Errorf("%w: --source dir needs --dir (or source.dir)", errConfig)
 		}
 		// One clear refusal instead of the same failure for every table.
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("%w: landing directory %s (--dir or source.dir) is not a directory pulso can read", errConfig, dir)
+		if st, err := os.Stat(sc.Dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%w: landing directory %s (--dir or source.dir) is not a directory pulso can read", errConfig, sc.Dir)
 		}
-		if !a.holdsLandingFiles(dir) {
+		if !a.holdsLandingFiles(sc.Dir) {
 			a.log.Warn("the landing directory holds no landing file: every table will be skipped",
-				"dir", dir, "expected", "<table>.csv|.csv.gz|.ndjson or <table>/*.csv|.csv.gz|.ndjson")
+				"dir", sc.Dir, "expected", "<table>.csv|.csv.gz|.ndjson or <table>/*.csv|.csv.gz|.ndjson")
 		}
-		return files.New(dir, files.Options{MaxFieldBytes: a.cfg.Files.MaxFieldBytes}), nil
-	case "bigquery":
-		// The run id label follows once the session has one (labelRun).
-		return a.bigQuerySource(ctx, command, "")
+		return files.New(sc.Dir, a.cfg.Files), nil
+	case etl.SourceBigQuery:
+		// The run id label follows once the run has one.
+		return a.bigQuerySource(ctx, command)
 	}
-	return nil, fmt.Errorf("%w: unknown source %q", errConfig, a.cfg.Source.Kind)
+	return nil, fmt.Errorf("%w: unknown source %q", errConfig, sc.Kind)
 }
 
 // holdsLandingFiles reports whether dir holds a landing file of some table; a table
@@ -90,77 +85,33 @@ func (a *app) holdsLandingFiles(dir string) bool {
 	return false
 }
 
-// labelRun tags a BigQuery source's jobs with the run that issues them.
-func labelRun(src etl.Source, command string, runID int64) {
-	if bs, ok := src.(*bigquery.Source); ok {
-		_ = bs.SetRun(command, strconv.FormatInt(runID, 10))
-	}
-}
-
 // closeSource releases what a source holds (the BigQuery client's connections).
 func closeSource(src etl.Source) {
 	if c, ok := src.(io.Closer); ok {
-		_ = c.Close()
+		_ = c.Close() // nothing was written through it: a failed close loses nothing
 	}
 }
 
-func (a *app) loadOptions(runID int64, start time.Time) (etl.LoadOptions, error) {
-	lo := etl.LoadOptions{
-		RunID: runID, Now: a.now(start),
-		Lookback: map[string]int{}, InitialFrom: map[string]time.Time{},
-		EjecutivosIDCliente: a.cfg.ETL.EjecutivosIDCliente,
-		RejectTolerance:     a.cfg.ETL.RejectTolerance,
-		Logger:              a.log,
-	}
-	for name, tc := range a.cfg.Tables {
-		lo.Lookback[name] = tc.LookbackDays
-		if tc.InitialFrom != "" {
-			from, err := parseInstant(tc.InitialFrom)
-			if err != nil {
-				return lo, err
-			}
-			lo.InitialFrom[name] = from
-		}
-	}
-	return lo, nil
-}
-
-// parseInstant reads a date (00:00 Lima) or an RFC 3339 timestamp.
-func parseInstant(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	d, err := etl.ParseDate(s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return d.Start(), nil
-}
-
-func (a *app) runLoad(ctx context.Context, opts *loadOptions) (err error) {
-	src, err := a.source(ctx, "load")
+func (a *app) runLoad(ctx context.Context, opts *loadOptions) error {
+	src, err := a.source(ctx, a.cfg.Source, "load")
 	if err != nil {
 		return err
 	}
 	defer closeSource(src)
+	return a.load(ctx, src, a.clock(), opts)
+}
+
+// load runs a load of src with "today" fixed by clock.
+func (a *app) load(ctx context.Context, src etl.Source, clock etl.Clock, opts *loadOptions) error {
 	tables, _ := a.reg.Select(opts.Tables)
-	s, err := a.beginSession(ctx, "load", opts.Args)
+	store, closeStore, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { s.finish(ctx, err) }()
-	labelRun(src, "load", s.runID)
-	lo, err := a.loadOptions(s.runID, s.start)
-	if err != nil {
-		return err
-	}
-	lo.Full, lo.Force = opts.Full, opts.Force
-	prog := a.newProgress()
-	lo.Progress = prog
-	loader := etl.NewLoader(src, s.store)
-	results, err := loader.LoadTables(ctx, tables, 1, lo)
-	prog.Wait()
-	printSummary(a.stdout, results)
+	defer closeStore()
+	rep, err := a.runner(store, clock).Load(ctx, src, etl.LoadRunOptions{Tables: tables, Full: opts.Full, Force: opts.Force,
+		Args: opts.Args, Load: a.cfg.Load(), Display: a.newProgress})
+	printSummary(a.stdout, rep.Loads)
 	return err
 }
 
@@ -171,9 +122,9 @@ func printSummary(w io.Writer, results []etl.StepResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "table\tstatus\twindow\tread\tfiltered\trejected\tloaded\tinserted\tupdated\tunchanged\tdeleted\tduration\trows/s\t")
 	for _, r := range results {
-		status := r.Status
+		status := string(r.Status)
 		if r.SkipReason != "" {
-			status += " (" + r.SkipReason + ")"
+			status += " (" + string(r.SkipReason) + ")"
 		}
 		window := "full"
 		if !r.Window.IsZero() {
@@ -184,22 +135,4 @@ func printSummary(w io.Writer, results []etl.StepResult) {
 			r.Duration.Round(time.Millisecond), r.RowsPerSecond())
 	}
 	tw.Flush()
-}
-
-// givenFlags lists the command's own flags as set on the command line, for the run
-// ledger, in a form the same command parses back (backfill --resume does). Global
-// flags stay out: --database-url may carry a password.
-func givenFlags(cmd *cobra.Command) []string {
-	args := []string{}
-	cmd.NonInheritedFlags().VisitAll(func(f *pflag.Flag) {
-		if !f.Changed {
-			return
-		}
-		v := f.Value.String()
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			v = strings.Join(sv.GetSlice(), ",")
-		}
-		args = append(args, "--"+f.Name+"="+v)
-	})
-	return args
 }

@@ -15,8 +15,7 @@ import (
 // batchMetrics builds the run's batch metrics (api.md §4) in a registry of their own.
 // The last-success timestamp comes from the ledger, so a failed table still reports
 // when it last succeeded instead of dropping the series.
-func batchMetrics(ctx context.Context, store *postgres.Store, tables []string, results []etl.StepResult,
-	tr *postgres.TransformResult, exit int) (*prometheus.Registry, error) {
+func batchMetrics(ctx context.Context, store *postgres.Store, tables []string, rep etl.Report, exit int) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	lastSuccess := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "pulso_batch_last_success_timestamp_seconds",
@@ -35,14 +34,14 @@ func batchMetrics(ctx context.Context, store *postgres.Store, tables []string, r
 		Help: "Exit code of the last run-pipeline (0 ok, 1 failure, 3 locked, 4 rejects, 130 cancelled).",
 	})
 	reg.MustRegister(lastSuccess, rows, duration, exitCode)
-	for _, r := range results {
+	for _, r := range rep.Loads {
 		for outcome, n := range map[string]int64{"read": r.Read, "filtered": r.Filtered, "rejected": r.Rejected, "loaded": r.Loaded} {
 			rows.WithLabelValues(r.Table, outcome).Set(float64(n))
 		}
 		duration.WithLabelValues(r.Table).Set(r.Duration.Seconds())
 	}
-	if tr != nil {
-		duration.WithLabelValues("transform").Set(tr.Duration.Seconds())
+	if rep.Transform != nil {
+		duration.WithLabelValues("transform").Set(rep.Transform.Duration.Seconds())
 	}
 	exitCode.Set(float64(exit))
 	last, err := store.LastSuccess(ctx, tables)
@@ -55,23 +54,13 @@ func batchMetrics(ctx context.Context, store *postgres.Store, tables []string, r
 	return reg, nil
 }
 
-// writeBatchMetrics writes the textfile and pushes to the Pushgateway when asked. A
-// metrics failure is logged, never turned into a failed run.
-func (a *app) writeBatchMetrics(ctx context.Context, opts *pipelineOptions, results []etl.StepResult,
-	tr *postgres.TransformResult, exit int) {
-	if opts.MetricsFile == "" && opts.Pushgateway == "" {
-		return
-	}
+// writeBatchMetrics writes the textfile and pushes to the Pushgateway when asked,
+// while the run still holds its store. A metrics failure is logged, never turned into
+// a failed run.
+func (a *app) writeBatchMetrics(ctx context.Context, store *postgres.Store, opts *pipelineOptions, rep etl.Report, exit int) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	pool, err := postgres.Open(ctx, a.cfg.Database.URL)
-	if err != nil {
-		a.log.Error("batch metrics: database", "error", err)
-		return
-	}
-	defer pool.Close()
-	store := postgres.NewStore(pool, a.log, postgres.StoreOptions{})
-	reg, err := batchMetrics(ctx, store, a.reg.Names(), results, tr, exit)
+	reg, err := batchMetrics(ctx, store, a.reg.Names(), rep, exit)
 	if err != nil {
 		a.log.Error("batch metrics: last successes", "error", err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -21,7 +20,7 @@ func newMigrateCmd(a *app) *cobra.Command {
   pulso migrate down 1
   pulso migrate force 3`,
 	}
-	var output string
+	var output outputFormat
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "List applied and pending migrations; a dirty state prints the recovery command",
@@ -36,7 +35,7 @@ func newMigrateCmd(a *app) *cobra.Command {
 			})
 		},
 	}
-	status.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	addOutputFlag(status.Flags(), &output)
 	cmd.AddCommand(
 		&cobra.Command{
 			Use:   "up",
@@ -121,7 +120,7 @@ func (a *app) withMigrator(ctx context.Context, writes bool, fn func(context.Con
 		}
 		defer lock.Release(context.WithoutCancel(ctx))
 	}
-	m, err := postgres.NewMigrator(url, a.log)
+	m, err := postgres.NewMigrator(ctx, url, a.log)
 	if err != nil {
 		return err
 	}
@@ -129,11 +128,9 @@ func (a *app) withMigrator(ctx context.Context, writes bool, fn func(context.Con
 	return fn(ctx, m)
 }
 
-func printMigrationStatus(a *app, st postgres.MigrationStatus, output string) error {
-	if output == "json" {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+func printMigrationStatus(a *app, st postgres.MigrationStatus, output outputFormat) error {
+	if output == outputJSON {
+		return printJSON(a.stdout, st)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tNAME\tSTATE")

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
-	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
 
 type pipelineOptions struct {
@@ -76,10 +75,11 @@ and writes nothing.`,
 	return cmd
 }
 
-func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) (err error) {
+func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) error {
 	var src etl.Source
 	if !opts.SkipRaw {
-		if src, err = a.source(ctx, "run-pipeline"); err != nil {
+		var err error
+		if src, err = a.source(ctx, a.cfg.Source, "run-pipeline"); err != nil {
 			return err
 		}
 		defer closeSource(src)
@@ -88,88 +88,29 @@ func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) (err error
 		return a.printPlan(ctx, src, opts)
 	}
 	tables, _ := a.reg.Select(opts.Tables)
-	s, err := a.beginSession(ctx, "run-pipeline", opts.Args)
+	store, closeStore, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	var results []etl.StepResult
-	var tr *postgres.TransformResult
-	defer func() {
-		s.finish(ctx, err)
-		a.writeBatchMetrics(ctx, opts, results, tr, exitCode(ctx, err))
-	}()
-	labelRun(src, "run-pipeline", s.runID)
-	if !opts.FullRebuild {
-		if err := a.refuseBackwardsAsOf(ctx, s, tables); err != nil {
-			return err
+	defer closeStore()
+	po := etl.PipelineOptions{Tables: tables, SkipRaw: opts.SkipRaw, FullRebuild: opts.FullRebuild,
+		Parallel: opts.Parallel, ContinueOnError: opts.ContinueOnError, Args: opts.Args,
+		Load: a.cfg.Load(), Transform: a.cfg.Transform.TransformConfig, Display: a.newProgress}
+	if opts.MetricsFile != "" || opts.Pushgateway != "" {
+		po.Finished = func(ctx context.Context, rep etl.Report, err error) {
+			a.writeBatchMetrics(ctx, store, opts, rep, exitCode(ctx, err))
 		}
 	}
-
-	var loadErr error
-	if !opts.SkipRaw {
-		lo, err := a.loadOptions(s.runID, s.start)
-		if err != nil {
-			return err
-		}
-		prog := a.newProgress()
-		lo.Progress = prog
-		results, loadErr = etl.NewLoader(src, s.store).LoadTables(ctx, tables, opts.Parallel, lo)
-		prog.Wait()
-		printSummary(a.stdout, results)
-		if ctx.Err() != nil {
-			return loadErr
-		}
-		if etl.Failed(results) && !opts.ContinueOnError {
-			a.log.Error("a table failed: transform skipped (rerun, or use --continue-on-error)")
-			return loadErr
-		}
-	}
-	res, err := s.store.Transform(ctx, a.transformOptions(s, opts.FullRebuild))
-	if err != nil {
-		return errors.Join(loadErr, err)
-	}
-	tr = &res
-	printTransformSummary(a.stdout, res)
-	return loadErr
+	rep, err := a.runner(store, a.clock()).Pipeline(ctx, src, po)
+	printSummary(a.stdout, rep.Loads)
+	printTransformSummary(a.stdout, rep.Transform)
+	return err
 }
 
-// refuseBackwardsAsOf stops an --as-of that puts "now" before a table's watermark: an
-// incremental run would read an inverted window (domain.md §3). Exit 2.
-func (a *app) refuseBackwardsAsOf(ctx context.Context, s *session, tables []*etl.Table) error {
-	if a.cfg.AsOf == "" {
-		return nil
+func printTransformSummary(w io.Writer, res *etl.TransformResult) {
+	if res == nil {
+		return
 	}
-	now := a.now(s.start)
-	for _, t := range tables {
-		if t.Mode != etl.ModeIncremental {
-			continue
-		}
-		hwm, ok, err := s.store.Watermark(ctx, t.Name)
-		if err != nil {
-			return err
-		}
-		if ok && hwm.After(now) {
-			return usageErr(fmt.Errorf("--as-of %s puts now (%s) before the %s watermark %s: use --full-rebuild, or `pulso watermark reset %s`",
-				a.cfg.AsOf, now.UTC().Format(time.RFC3339), t.Name, hwm.UTC().Format(time.RFC3339), t.Name))
-		}
-	}
-	return nil
-}
-
-func (a *app) transformOptions(s *session, full bool) etl.TransformOptions {
-	holidays := make([]etl.Date, 0, len(a.cfg.Transform.Holidays))
-	for _, h := range a.cfg.Transform.Holidays {
-		d, _ := etl.ParseDate(h) // validated at config load
-		holidays = append(holidays, d)
-	}
-	return etl.TransformOptions{
-		RunID: s.runID, Today: a.today(s.start), Full: full, Holidays: holidays,
-		PDPRecoveryDays: a.cfg.Transform.PDPRecoveryDays, MaxPagosDocDia: a.cfg.Transform.MaxPagosDocDia,
-		Logger: a.log,
-	}
-}
-
-func printTransformSummary(w io.Writer, res postgres.TransformResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "transform step\tstatus\tdays\tarchivos\tdeleted\tinserted\tduration\t")
 	for _, st := range res.Steps {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -181,29 +182,56 @@ func migrated(t *testing.T) string {
 func TestKill9ThenRerunEqualsUndisturbedRun(t *testing.T) {
 	t.Parallel()
 	dir := demoSet(t)
-	ctx := t.Context()
 	ref := referenceChecksums(t, dir)
 
 	url := migrated(t)
-	// One undisturbed run takes a few seconds here; kill anywhere inside that span.
-	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	pool := openPool(t, url)
+	// Kill anywhere inside the span of a whole run, as the first one measures it. The
+	// seed is logged; PULSO_KILL_SEED replays a failing sequence.
+	span := mustRun(t, url, pipelineArgs(dir, "--full-rebuild")...).took
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("PULSO_KILL_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("PULSO_KILL_SEED: %v", err)
+		}
+	}
+	t.Logf("kill seed %d (PULSO_KILL_SEED=%[1]d replays it); a whole run took %s", seed, span)
+	rng := rand.New(rand.NewPCG(1, seed))
 	const trials = 10
 	for i := range trials {
-		cmd, _ := startBin(t, url, []string{"PULSO_ETL_BATCH_ROWS=2000"}, pipelineArgs(dir)...)
-		delay := time.Duration(50+rng.IntN(2500)) * time.Millisecond
+		// Every trial has the whole run to do, so a kill lands inside one: the files
+		// read as new again and the transform rebuilds everything.
+		mustExec(t, pool, `DELETE FROM etl.landing_file`)
+		cmd, _ := startBin(t, url, []string{"PULSO_ETL_BATCH_ROWS=2000"}, pipelineArgs(dir, "--full-rebuild")...)
+		delay := 50*time.Millisecond + time.Duration(rng.Int64N(int64(span*8/10)))
 		time.Sleep(delay)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-		t.Logf("trial %d: killed after %s", i+1, delay)
+		err := cmd.Process.Signal(syscall.SIGKILL)
+		if errors.Is(err, os.ErrProcessDone) {
+			t.Logf("trial %d: the run finished before the kill at %s", i+1, delay)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Wait reports how the process ended: the kill, or an exit just before it.
+		t.Logf("trial %d: killed after %s (%v)", i+1, delay, cmd.Wait())
 	}
 	mustRun(t, url, pipelineArgs(dir)...)
-	pool := openPool(t, url)
 	sameChecksums(t, ref, checksums(t, pool), "", "after kill -9 trials and a normal run")
-	var running int
-	_ = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM etl.run WHERE status = 'running') +
-		(SELECT count(*) FROM etl.run_table WHERE status = 'running')`).Scan(&running)
-	if running != 0 {
+	if running := mustCount(t, pool, `SELECT (SELECT count(*) FROM etl.run WHERE status = 'running') +
+		(SELECT count(*) FROM etl.run_table WHERE status = 'running')`); running != 0 {
 		t.Fatalf("%d ledger rows still running", running)
+	}
+	// The kills landed mid-run, at different points: the ledger holds abandoned runs
+	// that had got through different numbers of steps.
+	abandoned := mustCount(t, pool, `SELECT count(*) FROM etl.run WHERE status = 'abandoned'`)
+	stages := mustCount(t, pool, `SELECT count(DISTINCT n) FROM (
+		SELECT count(s.id) AS n FROM etl.run r LEFT JOIN etl.run_table s USING (run_id)
+		WHERE r.status = 'abandoned' GROUP BY r.run_id) x`)
+	t.Logf("%d of %d runs abandoned mid-run, at %d different stages", abandoned, trials, stages)
+	if abandoned < trials/2 || stages < 2 {
+		t.Fatalf("only %d runs abandoned at %d distinct stages: the kills did not land inside runs", abandoned, stages)
 	}
 }
 
@@ -417,9 +445,11 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 	mustRun(t, url, "--as-of", "2025-07-15", "load", "--dir", dir,
 		"--tables", "calendario,homologacion_mibotair,homologacion_voicebot,ejecutivos")
 	cmd, errb := startBin(t, url, nil, "--as-of", "2025-07-15", "backfill", "--from", "2025-05-25", "--to", "2025-07-15",
-		"--chunk-days", "4", "--dir", dir)
+		"--chunk-days", "4", "--skip-transform", "--dir", dir)
 	waitFor(t, pool, `SELECT count(*) FROM etl.run_table WHERE chunk_from IS NOT NULL AND status = 'success'`, 7)
-	_ = cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
 	exitedWith(t, cmd, errb, exitCancelled)
 	runID := mustCount(t, pool, `SELECT run_id FROM etl.run WHERE command = 'backfill'`)
 	wantHint := fmt.Sprintf("pulso backfill --resume %d", runID)
@@ -428,7 +458,24 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 	}
 	doneBefore := int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE run_id = $1 AND status = 'success'`, runID))
 
-	mustRun(t, url, "--as-of", "2025-07-15", "backfill", "--resume", fmt.Sprint(runID), "--dir", dir)
+	// Exactly the command printed: the run's own range, chunks, --skip-transform,
+	// --as-of and landing directory are restored from its typed parameters.
+	mustRun(t, url, "backfill", "--resume", fmt.Sprint(runID))
+	resumeID := mustCount(t, pool, `SELECT run_id FROM etl.run WHERE resume_of = $1 AND status = 'success'`, runID)
+	if asOf := mustCount(t, pool, `SELECT count(*) FROM etl.run WHERE run_id = $1 AND as_of = '2025-07-15'`, resumeID); asOf != 1 {
+		t.Error("the resume did not run with the original --as-of")
+	}
+	if n := mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE run_id = $1 AND step LIKE '%.%'`, resumeID); n != 0 {
+		t.Errorf("the resume ran %d transform steps; the original said --skip-transform", n)
+	}
+	// A finished backfill has nothing left: say so, start no run.
+	res := runBin(t, t.Context(), url, "backfill", "--resume", fmt.Sprint(runID))
+	if res.code != exitOK || !strings.Contains(res.stdout, "nothing to resume") {
+		t.Fatalf("second resume: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if n := mustCount(t, pool, `SELECT count(*) FROM etl.run WHERE run_id > $1`, resumeID); n != 0 {
+		t.Errorf("a resume of a finished backfill started %d run(s)", n)
+	}
 	var chunks, resumed int
 	chunks = int(mustCount(t, pool, `SELECT count(DISTINCT (step, chunk_from)) FROM etl.run_table WHERE chunk_from IS NOT NULL AND status = 'success'`))
 	resumed = int(mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE run_id > $1 AND chunk_from IS NOT NULL`, runID))

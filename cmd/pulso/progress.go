@@ -13,15 +13,9 @@ import (
 	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
 
-// progress is the command's view of running steps: bars on a terminal (one per
-// table, several at once under --parallel), periodic slog lines otherwise.
-type progress interface {
-	etl.Progress
-	// Wait flushes the bars before the summary prints.
-	Wait()
-}
-
-func (a *app) newProgress() progress {
+// newProgress shows running steps: bars on a terminal (one per table, several at
+// once under --parallel), periodic slog lines otherwise.
+func (a *app) newProgress() etl.Display {
 	if a.jsonLogs() || !a.stderrIsTTY() {
 		return &logProgress{log: a.log, every: 10 * time.Second}
 	}

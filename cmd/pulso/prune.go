@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pulso-cobranzas/pulso/internal/etl"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
 
@@ -25,14 +25,11 @@ const minPruneAge = 24 * time.Hour
 type pruneOptions struct {
 	OlderThan time.Duration
 	DryRun    bool
-	Output    string
+	Output    outputFormat
 	Args      []string
 }
 
 func (o *pruneOptions) Validate() error {
-	if err := validateOutput(o.Output); err != nil {
-		return err
-	}
 	if o.OlderThan < minPruneAge {
 		return fmt.Errorf("--older-than %s: want at least 1d", o.OlderThan)
 	}
@@ -104,7 +101,7 @@ Takes the pipeline lock and records the run; --dry-run only counts, without the 
 	f := cmd.Flags()
 	f.StringVar(&olderThan, "older-than", "", "age: Nd (days) or a Go duration (2160h); at least 1d")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "count what would be deleted; delete nothing")
-	f.StringVarP(&opts.Output, "output", "o", "text", "text or json")
+	addOutputFlag(f, &opts.Output)
 	return cmd
 }
 
@@ -119,10 +116,8 @@ func (a *app) runPrune(ctx context.Context, opts *pruneOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+	if opts.Output == outputJSON {
+		return printJSON(a.stdout, res)
 	}
 	return printPrune(a.stdout, res)
 }
@@ -139,17 +134,20 @@ func (a *app) pruneDry(ctx context.Context, _ *pruneOptions, po postgres.PruneOp
 
 // pruneLocked deletes under the pipeline lock, recording the run in the ledger.
 func (a *app) pruneLocked(ctx context.Context, opts *pruneOptions, po postgres.PruneOptions) (res postgres.PruneResult, err error) {
-	s, err := a.beginSession(ctx, "prune", opts.Args)
+	store, closeStore, err := a.openStore(ctx)
 	if err != nil {
 		return res, err
 	}
-	defer func() { s.finish(ctx, err) }()
-	res, err = s.store.Prune(ctx, po)
-	if err == nil {
-		for _, c := range res.Tables {
-			a.log.Info("pruned", "table", c.Table, "rows", c.Rows)
+	defer closeStore()
+	err = a.runner(store, a.clock()).Do(ctx, etl.RunRecord{Command: "prune", Args: opts.Args}, func(s *etl.Session) error {
+		if res, err = store.Prune(ctx, po); err != nil {
+			return err
 		}
-	}
+		for _, c := range res.Tables {
+			s.Log.Info("pruned", "table", c.Table, "rows", c.Rows)
+		}
+		return nil
+	})
 	return res, err
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -27,15 +26,12 @@ type rejectsOptions struct {
 	Table  string
 	Reason string
 	Limit  int
-	Output string
+	Output outputFormat
 }
 
 // Validate checks the flags against the registry: an unknown table or reason is a
 // usage error naming the known ones.
 func (o *rejectsOptions) Validate(reg *etl.Registry) error {
-	if err := validateOutput(o.Output); err != nil {
-		return err
-	}
 	if o.RunID < 0 {
 		return fmt.Errorf("--run %d: want a run id ≥ 1", o.RunID)
 	}
@@ -81,7 +77,7 @@ shortens long details and records; --output json prints them whole.`,
 	f.StringVar(&opts.Table, "table", "", "only rejects of this source table")
 	f.StringVar(&opts.Reason, "reason", "", "only rejects with this reason ("+strings.Join(rejectReasons, ", ")+")")
 	f.IntVar(&opts.Limit, "limit", 100, "at most this many rows (0 = all)")
-	f.StringVarP(&opts.Output, "output", "o", "text", "text or json")
+	addOutputFlag(f, &opts.Output)
 	return cmd
 }
 
@@ -103,10 +99,8 @@ func (a *app) runRejects(ctx context.Context, opts *rejectsOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rejectsDoc{Total: total, Shown: len(rejects), Rejects: rejects})
+	if opts.Output == outputJSON {
+		return printJSON(a.stdout, rejectsDoc{Total: total, Shown: len(rejects), Rejects: rejects})
 	}
 	return printRejects(a.stdout, rejects, total)
 }

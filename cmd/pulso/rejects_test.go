@@ -25,7 +25,7 @@ func TestRejectsArgs(t *testing.T) {
 		{args: []string{"--reason", "bad"}, wantErr: `unknown reason "bad" (known: invalid_value,`},
 		{args: []string{"--limit", "-1"}, wantErr: "--limit -1"},
 		{args: []string{"--run", "x"}, wantErr: "invalid argument"},
-		{args: []string{"--output", "csv"}, wantErr: `--output "csv"`},
+		{args: []string{"--output", "csv"}, wantErr: `"csv": want text or json`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			checkArgv(t, tc.args, tc.want, tc.wantErr, newRejectsCmd)

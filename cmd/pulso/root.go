@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
+	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -142,29 +142,37 @@ func newLogger(w io.Writer, lc LogConfig) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// today is the Lima date at run start, or --as-of.
-func (a *app) today(start time.Time) etl.Date {
-	if a.cfg.AsOf != "" {
-		d, _ := etl.ParseDate(a.cfg.AsOf) // validated at load
-		return d
-	}
-	return etl.LimaDate(start)
-}
-
-// now is the extraction upper bound: run start, or as_of + 1 day 00:00 Lima.
-func (a *app) now(start time.Time) time.Time {
-	if a.cfg.AsOf != "" {
-		return a.today(start).AddDays(1).Start()
-	}
-	return start
-}
-
 func (a *app) requireDatabase() (string, error) {
 	if a.cfg.Database.URL == "" {
 		return "", fmt.Errorf("%w: no database: set --database-url, DATABASE_URL or database.url", errConfig)
 	}
 	return a.cfg.Database.URL, nil
 }
+
+// openStore connects to the configured database and refuses a schema that is not
+// current. close releases the pool.
+func (a *app) openStore(ctx context.Context) (store *postgres.Store, close func(), err error) {
+	url, err := a.requireDatabase()
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := postgres.CheckSchema(ctx, pool); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return postgres.NewStore(pool, a.log, a.cfg.ETL.StoreOptions), pool.Close, nil
+}
+
+// runner gives a writing command the run lifecycle, "today" fixed by clock.
+func (a *app) runner(store *postgres.Store, clock etl.Clock) *etl.Runner {
+	return &etl.Runner{Store: store, Log: a.log, Clock: clock, Wait: a.wait, ExitCode: exitCode}
+}
+
+func (a *app) clock() etl.Clock { return etl.Clock{AsOf: a.cfg.AsOf} }
 
 func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{

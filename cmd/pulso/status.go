@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -17,28 +16,18 @@ import (
 )
 
 type statusOptions struct {
-	Output string
+	Output outputFormat
 	Runs   int
 	// MaxSteps caps the steps printed per run in text output (JSON lists all).
 	MaxSteps int
 }
 
 func (o *statusOptions) Validate() error {
-	if err := validateOutput(o.Output); err != nil {
-		return err
-	}
 	if o.Runs < 1 {
 		return fmt.Errorf("--runs %d: want ≥ 1", o.Runs)
 	}
 	if o.MaxSteps < 0 {
 		return fmt.Errorf("--max-steps %d: want ≥ 0", o.MaxSteps)
-	}
-	return nil
-}
-
-func validateOutput(o string) error {
-	if o != "text" && o != "json" {
-		return fmt.Errorf("--output %q: want text or json", o)
 	}
 	return nil
 }
@@ -67,7 +56,7 @@ records it so). --output json is a stable snake_case document for scripts.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Output, "output", "o", "text", "text or json")
+	addOutputFlag(f, &opts.Output)
 	f.IntVar(&opts.Runs, "runs", 10, "recent runs to list")
 	f.IntVar(&opts.MaxSteps, "max-steps", 12, "step lines shown per run in text output (0 = all)")
 	return cmd
@@ -107,10 +96,8 @@ func (a *app) runStatus(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+	if opts.Output == outputJSON {
+		return printJSON(a.stdout, st)
 	}
 	return printStatus(a.stdout, st, opts.MaxSteps)
 }
@@ -155,7 +142,7 @@ func printStatus(w io.Writer, st *postgres.Status, maxSteps int) error {
 			run = fmt.Sprint(*t.LastRunID)
 		}
 		if t.LastStatus != nil {
-			status = withReason(*t.LastStatus, t.LastError)
+			status = withReason(*t.LastStatus, t.LastSkipReason)
 		}
 		hwm := limaTimePtr(t.HighWaterMark)
 		if t.Mode == etl.ModeFull.String() {
@@ -234,12 +221,12 @@ func stepLines(steps []postgres.StepStatus, now time.Time) []stepLine {
 		if s.ChunkFrom != nil && s.ChunkTo != nil {
 			name += " [" + *s.ChunkFrom + ".." + *s.ChunkTo + "]"
 		}
-		lines = append(lines, stepLine{name: name, status: withReason(s.Status, s.Error),
+		lines = append(lines, stepLine{name: name, status: withReason(s.Status, s.SkipReason),
 			took: elapsed(s.StartedAt, s.FinishedAt, now), read: fmt.Sprint(s.RowsRead),
 			rejected: fmt.Sprint(s.RowsRejected), loaded: fmt.Sprint(s.RowsLoaded)})
 	}
 	if tfAt >= 0 {
-		statuses := make([]string, len(tf))
+		statuses := make([]etl.Status, len(tf))
 		start, end := tf[0].StartedAt, tf[0].FinishedAt
 		for i, s := range tf {
 			statuses[i] = s.Status
@@ -250,23 +237,23 @@ func stepLines(steps []postgres.StepStatus, now time.Time) []stepLine {
 				end = s.FinishedAt
 			}
 		}
-		lines[tfAt] = stepLine{name: fmt.Sprintf("transform (%d steps)", len(tf)), status: postgres.WorstStatus(statuses),
+		lines[tfAt] = stepLine{name: fmt.Sprintf("transform (%d steps)", len(tf)), status: string(postgres.WorstStatus(statuses)),
 			took: elapsed(start, end, now)}
 	}
 	return lines
 }
 
 // withReason shows why a step was skipped (the ledger keeps the reason in error).
-func withReason(status string, reason *string) string {
-	if status == postgres.StatusSkipped && reason != nil {
-		return status + " (" + oneLine(*reason, 40) + ")"
+func withReason(status etl.Status, reason *etl.SkipReason) string {
+	if status == etl.StatusSkipped && reason != nil {
+		return string(status) + " (" + string(*reason) + ")"
 	}
-	return status
+	return string(status)
 }
 
-func isFailure(status string) bool {
+func isFailure(status etl.Status) bool {
 	switch status {
-	case postgres.StatusFailed, postgres.StatusAbandoned, postgres.StatusCancelled:
+	case etl.StatusFailed, etl.StatusAbandoned, etl.StatusCancelled:
 		return true
 	}
 	return false

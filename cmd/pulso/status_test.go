@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pulso-cobranzas/pulso/internal/etl"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres/pgtest"
 )
@@ -97,7 +98,7 @@ func TestStatusArgs(t *testing.T) {
 		{args: nil, want: statusOptions{Output: "text", Runs: 10, MaxSteps: 12}},
 		{args: []string{"--output", "json"}, want: statusOptions{Output: "json", Runs: 10, MaxSteps: 12}},
 		{args: []string{"-o", "json", "--runs", "3", "--max-steps", "0"}, want: statusOptions{Output: "json", Runs: 3, MaxSteps: 0}},
-		{args: []string{"--output", "yaml"}, wantErr: `--output "yaml"`},
+		{args: []string{"--output", "yaml"}, wantErr: `"yaml": want text or json`},
 		{args: []string{"--runs", "0"}, wantErr: "--runs 0"},
 		{args: []string{"extra"}, wantErr: "unknown command"},
 	} {
@@ -125,11 +126,8 @@ func TestStatusCommand(t *testing.T) {
 
 	// The lock is held by the dead run's successor-to-be, a live run: status still
 	// answers at once and names it.
-	lock, err := postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Owner: "test"})
+	lock, err := postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Owner: fmt.Sprintf("pulso run %d run-pipeline", dead)})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lock.SetHolder(ctx, fmt.Sprintf("pulso run %d run-pipeline", dead)); err != nil {
 		t.Fatal(err)
 	}
 	res := runCLI(t, url, "status", "-o", "json")
@@ -137,7 +135,7 @@ func TestStatusCommand(t *testing.T) {
 	if !st.Lock.Held || st.Lock.Holder != fmt.Sprintf("pulso run %d run-pipeline", dead) || st.Status != postgres.OverallRunning {
 		t.Fatalf("lock %+v status %s; want held by run %d", st.Lock, st.Status, dead)
 	}
-	if st.Runs[0].RunID != dead || st.Runs[0].Status != postgres.StatusRunning {
+	if st.Runs[0].RunID != dead || st.Runs[0].Status != etl.StatusRunning {
 		t.Fatalf("live run shows %+v", st.Runs[0])
 	}
 	if res.took > 5*time.Second {
@@ -151,18 +149,18 @@ func TestStatusCommand(t *testing.T) {
 
 	// Lock free: the process is gone, the row is abandoned (the ledger still says running).
 	st = decodeStatus(t, runCLI(t, url, "status", "-o", "json"))
-	if st.Lock.Held || st.Runs[0].Status != postgres.StatusAbandoned || st.Runs[0].LedgerStatus != postgres.StatusRunning ||
-		st.Runs[0].Steps[0].Status != postgres.StatusAbandoned || st.Status != postgres.OverallDegraded {
+	if st.Lock.Held || st.Runs[0].Status != etl.StatusAbandoned || st.Runs[0].LedgerStatus != etl.StatusRunning ||
+		st.Runs[0].Steps[0].Status != etl.StatusAbandoned || st.Status != postgres.OverallDegraded {
 		t.Fatalf("after the lock freed: %s, run %+v", st.Status, st.Runs[0])
 	}
 	for _, tb := range st.Tables {
 		switch tb.Table {
 		case "pagos":
-			if *tb.LastRunID != dead || *tb.LastStatus != postgres.StatusAbandoned || tb.Stale || tb.RowsRejected != 1 {
+			if *tb.LastRunID != dead || *tb.LastStatus != etl.StatusAbandoned || tb.Stale || tb.RowsRejected != 1 {
 				t.Errorf("pagos = %+v; want last run %d abandoned, fresh from run %d, 1 rejected", tb, dead, done)
 			}
 		case "calendario":
-			if *tb.LastRunID != done || *tb.LastStatus != postgres.StatusSuccess || tb.Stale {
+			if *tb.LastRunID != done || *tb.LastStatus != etl.StatusSuccess || tb.Stale {
 				t.Errorf("calendario = %+v", tb)
 			}
 		case "asignaciones":
@@ -182,7 +180,7 @@ func TestStatusCommand(t *testing.T) {
 	}
 	st = decodeStatus(t, runCLI(t, url, "status", "-o", "json"))
 	for _, r := range st.Runs {
-		if r.RunID == dead && (r.LedgerStatus != postgres.StatusAbandoned || r.Status != postgres.StatusAbandoned) {
+		if r.RunID == dead && (r.LedgerStatus != etl.StatusAbandoned || r.Status != etl.StatusAbandoned) {
 			t.Errorf("dead run after a writing command: %s/%s, want abandoned in the ledger", r.Status, r.LedgerStatus)
 		}
 	}
@@ -221,7 +219,9 @@ func TestStatusShowsKilledProcessAbandoned(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
 	_ = cmd.Wait()
 
 	// The server notices the dead connection (and frees its lock) shortly after.
@@ -229,7 +229,7 @@ func TestStatusShowsKilledProcessAbandoned(t *testing.T) {
 	for {
 		st := decodeStatus(t, runCLI(t, url, "status", "-o", "json"))
 		if !st.Lock.Held {
-			if len(st.Runs) != 1 || st.Runs[0].Status != postgres.StatusAbandoned || st.Runs[0].LedgerStatus != postgres.StatusRunning {
+			if len(st.Runs) != 1 || st.Runs[0].Status != etl.StatusAbandoned || st.Runs[0].LedgerStatus != etl.StatusRunning {
 				t.Fatalf("killed run shows %+v", st.Runs)
 			}
 			break
@@ -245,10 +245,10 @@ func TestStatusStepLinesFoldTransform(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2025, 7, 15, 12, 0, 0, 0, time.UTC)
 	at := func(s int) *time.Time { v := t0.Add(time.Duration(s) * time.Second); return &v }
-	reason := "unchanged_files"
+	reason := etl.SkipUnchangedFiles
 	from, to := "2025-06-01", "2025-06-07"
 	steps := []postgres.StepStatus{
-		{Step: "calendario", Status: "skipped", Error: &reason, StartedAt: t0, FinishedAt: at(0)},
+		{Step: "calendario", Status: etl.StatusSkipped, SkipReason: &reason, StartedAt: t0, FinishedAt: at(0)},
 		{Step: "pagos", Status: "success", RowsRead: 10, RowsRejected: 1, RowsLoaded: 9, StartedAt: t0, FinishedAt: at(2),
 			ChunkFrom: &from, ChunkTo: &to},
 		{Step: "aux.campana", Status: "success", StartedAt: *at(3), FinishedAt: at(4)},

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
-	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
 
 type transformOptions struct {
@@ -49,7 +48,7 @@ then bumps the data version (and NOTIFY pulso_data_version) if anything was rebu
   pulso transform --archivo Cartera_Agencia_Cobranding_Gestion_AN_20250610
   pulso transform --from 2025-06-01 --to 2025-06-07
   pulso --as-of 2025-07-15 transform --full-rebuild`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.Validate(); err != nil {
 				return usageErr(err)
@@ -69,21 +68,14 @@ then bumps the data version (and NOTIFY pulso_data_version) if anything was rebu
 	return cmd
 }
 
-func (a *app) runTransform(ctx context.Context, opts *transformOptions) (err error) {
-	s, err := a.beginSession(ctx, "transform", opts.Args)
+func (a *app) runTransform(ctx context.Context, opts *transformOptions) error {
+	store, closeStore, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { s.finish(ctx, err) }()
-	to := a.transformOptions(s, opts.FullRebuild)
-	to.Archivos, to.From, to.To = opts.Archivos, opts.From, opts.To
-	res, err := s.store.Transform(ctx, to)
-	if errors.Is(err, postgres.ErrUnknownArchivo) {
-		return usageErr(err)
-	}
-	if err != nil {
-		return err
-	}
-	printTransformSummary(a.stdout, res)
-	return nil
+	defer closeStore()
+	rep, err := a.runner(store, a.clock()).Transform(ctx, etl.TransformRunOptions{Archivos: opts.Archivos,
+		From: opts.From, To: opts.To, FullRebuild: opts.FullRebuild, Args: opts.Args, Transform: a.cfg.Transform.TransformConfig})
+	printTransformSummary(a.stdout, rep.Transform)
+	return err
 }

@@ -94,36 +94,51 @@ Landing files already loaded by a dir source are skipped unless they change; use
 	return cmd
 }
 
-func (a *app) runWatermarkReset(ctx context.Context, opts *watermarkResetOptions) (err error) {
+func (a *app) runWatermarkReset(ctx context.Context, opts *watermarkResetOptions) error {
 	t, _ := a.reg.Table(opts.Table)
-	s, err := a.beginSession(ctx, "watermark reset", opts.Args)
+	store, closeStore, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { s.finish(ctx, err) }()
-	res, err := s.store.ResetWatermark(ctx, t, opts.To, s.runID)
-	if err != nil {
-		return err
-	}
-	a.log.Info("watermark reset", "table", t.Name, "previous", fmtWatermark(res.Previous),
-		"high_water_mark", fmtWatermark(res.HighWaterMark))
+	defer closeStore()
 	p := &errWriter{w: a.stdout}
-	p.printf("%s: watermark %s → %s (run %d)\n", t.Name, fmtWatermark(res.Previous), fmtWatermark(res.HighWaterMark), s.runID)
-	if res.HighWaterMark == nil {
-		if from := a.cfg.Tables[t.Name].InitialFrom; from != "" {
-			p.printf("the next run reads from tables.%s.initial_from = %s\n", t.Name, from)
+	err = a.runner(store, a.clock()).Do(ctx, etl.RunRecord{Command: "watermark reset", Args: opts.Args}, func(s *etl.Session) error {
+		res, err := store.ResetWatermark(ctx, t, opts.To, s.RunID)
+		if err != nil {
+			return err
+		}
+		s.Log.Info("watermark reset", "table", t.Name, "previous", fmtWatermark(res.Previous),
+			"high_water_mark", fmtWatermark(res.HighWaterMark))
+		p.printf("%s: watermark %s → %s (run %d)\n", t.Name, fmtWatermark(res.Previous), fmtWatermark(res.HighWaterMark), s.RunID)
+		a.printNextWindow(p, t, res.HighWaterMark, s.Now())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n, err := store.LandedFileCount(ctx, t.Name)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		p.printf("note: %d landing file(s) of %s are recorded as loaded; a dir source skips them unless they change (pulso load --full re-reads them)\n", n, t.Name)
+	}
+	return p.err
+}
+
+// printNextWindow says where the next run of t reads from after a reset.
+func (a *app) printNextWindow(p *errWriter, t *etl.Table, hwm *time.Time, now time.Time) {
+	if hwm == nil {
+		if from := a.cfg.Tables[t.Name].InitialFrom; !from.IsZero() {
+			p.printf("the next run reads from tables.%s.initial_from = %s\n", t.Name, from.Format(time.RFC3339))
 		} else {
 			p.printf("the next run reads everything (tables.%s.initial_from is unset)\n", t.Name)
 		}
 	} else {
 		lb := a.cfg.Tables[t.Name].LookbackDays
-		w := etl.WindowFor(t, *res.HighWaterMark, true, a.now(s.start), lb, time.Time{})
+		w := etl.WindowFor(t, *hwm, true, now, lb, time.Time{})
 		p.printf("the next run reads from %s Lima (watermark − %d lookback days)\n", limaTime(w.From), lb)
 	}
-	if n, cerr := s.store.LandedFileCount(ctx, t.Name); cerr == nil && n > 0 {
-		p.printf("note: %d landing file(s) of %s are recorded as loaded; a dir source skips them unless they change (pulso load --full re-reads them)\n", n, t.Name)
-	}
-	return p.err
 }
 
 func fmtWatermark(t *time.Time) string {

@@ -60,13 +60,14 @@ func TestWatermarkResetCommand(t *testing.T) {
 		t.Errorf("stored watermark %v", hwm)
 	}
 	// The run is in the ledger, finished, and the watermark names it.
-	var cmd, status string
+	var cmd string
+	var status etl.Status
 	var args []string
 	if err := pool.QueryRow(ctx, `SELECT command, status, ARRAY(SELECT jsonb_array_elements_text(args)) FROM etl.run WHERE run_id = $1`,
 		lastRun).Scan(&cmd, &status, &args); err != nil {
 		t.Fatal(err)
 	}
-	if cmd != "watermark reset" || status != postgres.StatusSuccess || !reflect.DeepEqual(args, []string{"pagos", "--to=2025-06-01"}) {
+	if cmd != "watermark reset" || status != etl.StatusSuccess || !reflect.DeepEqual(args, []string{"pagos", "--to=2025-06-01"}) {
 		t.Errorf("ledger row: %s %s %v", cmd, status, args)
 	}
 
@@ -87,14 +88,11 @@ func TestWatermarkResetCommand(t *testing.T) {
 	}
 
 	// It takes the pipeline lock: held by a run → exit 3 naming it, nothing changes.
-	lock, err := postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Owner: "test"})
+	lock, err := postgres.AcquirePipelineLock(ctx, url, postgres.LockOptions{Owner: "pulso run 77 run-pipeline"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Release(context.Background())
-	if err := lock.SetHolder(ctx, "pulso run 77 run-pipeline"); err != nil {
-		t.Fatal(err)
-	}
 	res = runCLI(t, url, "watermark", "reset", "pagos", "--to", "2025-06-01")
 	if res.code != exitLocked || !strings.Contains(res.stderr, "pulso run 77 run-pipeline") {
 		t.Errorf("locked: exit %d\n%s", res.code, res.stderr)

@@ -140,7 +140,7 @@ func (c *Converter) Convert(rec *Record, row *Row, rej *Reject) Outcome {
 			return Rejected
 		}
 	}
-	if reason, column, detail := tableRule(t, row, c.times); reason != "" {
+	if reason, column, detail := failedCheck(t, row, c.times); reason != "" {
 		c.reject(rec, rej, column, reason, detail)
 		return Rejected
 	}
@@ -224,21 +224,25 @@ func filterColumn(t *Table, f Filter) string {
 	return ""
 }
 
-// tableRule checks the per-table rules of domain.md §1.
-func tableRule(t *Table, row *Row, times []time.Time) (reason, column, detail string) {
-	switch t.Name {
-	case "calendario":
-		ap, ci := t.Index("fecha_apertura"), t.Index("fecha_cierre")
-		// YYYY-MM-DD compares correctly as text.
-		if !row.Nulls[ci] && row.Values[ci] < row.Values[ap] {
-			return ReasonInvalidValue, "fecha_cierre",
-				fmt.Sprintf("fecha_cierre %s is before fecha_apertura %s", row.Values[ci], row.Values[ap])
-		}
-	case "pagos":
-		fp, ce := t.Index("fecha_pago"), t.Index("creado_el")
-		if cd := LimaDate(times[ce]).String(); row.Values[fp] > cd {
-			return ReasonFutureDate, "fecha_pago",
-				fmt.Sprintf("fecha_pago %s is after the Lima date of creado_el %s", row.Values[fp], cd)
+// failedCheck returns the first of the table's checks the typed row fails.
+func failedCheck(t *Table, row *Row, times []time.Time) (reason, column, detail string) {
+	for _, ck := range t.Checks {
+		c, o := t.Index(ck.Column), t.Index(ck.Other)
+		switch ck.Kind {
+		case CheckNotBefore:
+			// YYYY-MM-DD compares correctly as text.
+			if !row.Nulls[c] && !row.Nulls[o] && row.Values[c] < row.Values[o] {
+				return ReasonInvalidValue, ck.Column,
+					fmt.Sprintf("%s %s is before %s %s", ck.Column, row.Values[c], ck.Other, row.Values[o])
+			}
+		case CheckNotAfterLimaDateOf:
+			if row.Nulls[c] || row.Nulls[o] {
+				continue
+			}
+			if d := LimaDate(times[o]).String(); row.Values[c] > d {
+				return ReasonFutureDate, ck.Column,
+					fmt.Sprintf("%s %s is after the Lima date of %s %s", ck.Column, row.Values[c], ck.Other, d)
+			}
 		}
 	}
 	return "", "", ""

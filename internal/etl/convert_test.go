@@ -234,3 +234,25 @@ func TestNULByteRejectedAsInvalidUTF8(t *testing.T) {
 		t.Fatalf("record keeps a NUL jsonb refuses: %s", rej.Record)
 	}
 }
+
+// A check must name source columns of the types it compares: a mistyped registry
+// entry fails at start-up, not on the first row.
+func TestTableChecksAreValidated(t *testing.T) {
+	for _, ck := range []Check{
+		{Kind: CheckNotBefore, Column: "a", Other: "missing"},
+		{Kind: CheckNotBefore, Column: "a", Other: "ts"},
+		{Kind: CheckNotAfterLimaDateOf, Column: "a", Other: "b"},
+		{Kind: CheckNotAfterLimaDateOf, Column: "ts", Other: "ts"},
+	} {
+		tb := &Table{Name: "x", Columns: []Column{col("a", TypeDate), col("b", TypeDate), col("ts", TypeTimestamp)},
+			Checks: []Check{ck}}
+		if err := tb.index(); err == nil {
+			t.Errorf("check %+v accepted", ck)
+		}
+	}
+	ok := &Table{Name: "x", Columns: []Column{col("a", TypeDate), col("b", TypeDate), col("ts", TypeTimestamp)},
+		Checks: []Check{{Kind: CheckNotBefore, Column: "a", Other: "b"}, {Kind: CheckNotAfterLimaDateOf, Column: "a", Other: "ts"}}}
+	if err := ok.index(); err != nil {
+		t.Errorf("valid checks refused: %v", err)
+	}
+}

@@ -18,7 +18,7 @@ type RawStore interface {
 	// is written `running` first, in its own transaction.
 	BeginStep(ctx context.Context, s Step) (StepWriter, error)
 	// SkipStep records a step that had nothing to read.
-	SkipStep(ctx context.Context, s Step, reason string) error
+	SkipStep(ctx context.Context, s Step, reason SkipReason) error
 	// FailStep records a step that failed before it could begin (its source could
 	// not be listed), so the ledger and status show the failure.
 	FailStep(ctx context.Context, s Step, cause error) error
@@ -33,7 +33,7 @@ type Step struct {
 	ChunkFrom, ChunkTo Date
 	// Parts are what the step reads; dir-source parts are recorded in etl.landing_file.
 	Parts      []Part
-	SourceKind string
+	SourceKind SourceKind
 	HWMBefore  time.Time // zero when the table had none
 	// Force lets a full refresh shrink or empty its table.
 	Force bool
@@ -75,8 +75,8 @@ type ReadCounts struct {
 // StepResult is what a committed step did.
 type StepResult struct {
 	Table                        string
-	Status                       string // success, skipped
-	SkipReason                   string
+	Status                       Status // success, skipped (failed, cancelled when the step did not commit)
+	SkipReason                   SkipReason
 	Window                       Window
 	Read, Filtered, Rejected     int64
 	Loaded                       int64
@@ -132,13 +132,20 @@ type LoadOptions struct {
 	Window    *Window
 	ChunkFrom Date
 	ChunkTo   Date
-	// Lookback and InitialFrom per table come from configuration.
+	LoadConfig
+	Progress Progress
+	Logger   *slog.Logger
+}
+
+// LoadConfig is what configuration gives a load (tables.* and etl.* keys).
+type LoadConfig struct {
+	// Lookback (days) and InitialFrom, per table.
 	Lookback            map[string]int
 	InitialFrom         map[string]time.Time
 	EjecutivosIDCliente int64
-	RejectTolerance     float64
-	Progress            Progress
-	Logger              *slog.Logger
+	// RejectTolerance is the share of a step's rows that may be newly rejected before
+	// the run exits 4.
+	RejectTolerance float64
 }
 
 // Validate checks the options before any work.
@@ -219,11 +226,11 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 		return l.fail(ctx, step, fmt.Errorf("load %s: list source: %w", t.Name, err))
 	}
 	if len(parts) == 0 {
-		return l.skip(ctx, step, "no_files", start, log)
+		return l.skip(ctx, step, SkipNoFiles, start, log)
 	}
 	// A backfill chunk keeps only its days of each file, so it must not mark the files
 	// as loaded: the incremental run still owes them their other days.
-	if step.SourceKind == "dir" && opts.Window == nil {
+	if step.SourceKind == SourceDir && opts.Window == nil {
 		step.RecordLanding = true
 		if !opts.Full {
 			landed, err := l.store.LandedFiles(ctx, t.Name)
@@ -233,7 +240,7 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 			var reread int
 			parts, reread = PartsToRead(t, parts, landed)
 			if len(parts) == 0 {
-				return l.skip(ctx, step, "unchanged_files", start, log)
+				return l.skip(ctx, step, SkipUnchangedFiles, start, log)
 			}
 			if reread > 0 {
 				log.Info("reading unchanged files again: they held rows beyond the last window", "files", reread)
@@ -298,15 +305,15 @@ func (l *Loader) fail(ctx context.Context, step Step, cause error) (StepResult, 
 	if err := l.store.FailStep(ctx, step, cause); err != nil {
 		return StepResult{}, errors.Join(cause, err)
 	}
-	return StepResult{Table: step.Table.Name, Status: "failed", Window: step.Window, HWMBefore: step.HWMBefore}, cause
+	return StepResult{Table: step.Table.Name, Status: StatusFailed, Window: step.Window, HWMBefore: step.HWMBefore}, cause
 }
 
-func (l *Loader) skip(ctx context.Context, step Step, reason string, start time.Time, log *slog.Logger) (StepResult, error) {
+func (l *Loader) skip(ctx context.Context, step Step, reason SkipReason, start time.Time, log *slog.Logger) (StepResult, error) {
 	if err := l.store.SkipStep(ctx, step, reason); err != nil {
 		return StepResult{}, fmt.Errorf("load %s: %w", step.Table.Name, err)
 	}
 	log.Info("table skipped", "reason", reason)
-	return StepResult{Table: step.Table.Name, Status: "skipped", SkipReason: reason, Window: step.Window,
+	return StepResult{Table: step.Table.Name, Status: StatusSkipped, SkipReason: reason, Window: step.Window,
 		HWMBefore: step.HWMBefore, HWMAfter: step.HWMBefore, Duration: time.Since(start)}, nil
 }
 

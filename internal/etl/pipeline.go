@@ -3,7 +3,9 @@ package etl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 )
 
 // LoadTables loads tables keeping the registry's dependency order, up to parallel at
@@ -41,7 +43,7 @@ func (l *Loader) LoadTables(ctx context.Context, tables []*Table, parallel int, 
 			case <-ctx.Done():
 			}
 			if ctx.Err() != nil {
-				results[i], errs[i] = StepResult{Table: t.Name, Status: "cancelled"}, ctx.Err()
+				results[i], errs[i] = StepResult{Table: t.Name, Status: StatusCancelled}, ctx.Err()
 				return
 			}
 			defer func() { <-sem }()
@@ -50,9 +52,9 @@ func (l *Loader) LoadTables(ctx context.Context, tables []*Table, parallel int, 
 				res.Table = t.Name
 			}
 			if err != nil && !errors.Is(err, ErrRejectsAboveTolerance) {
-				res.Status = "failed"
+				res.Status = StatusFailed
 				if ctx.Err() != nil {
-					res.Status = "cancelled"
+					res.Status = StatusCancelled
 				}
 			}
 			results[i], errs[i] = res, err
@@ -66,9 +68,194 @@ func (l *Loader) LoadTables(ctx context.Context, tables []*Table, parallel int, 
 // count as loaded).
 func Failed(results []StepResult) bool {
 	for _, r := range results {
-		if r.Status == "failed" || r.Status == "cancelled" {
+		if r.Status == StatusFailed || r.Status == StatusCancelled {
 			return true
 		}
 	}
 	return false
+}
+
+// Display is progress shown to a person (bars on a terminal, log lines otherwise);
+// Wait flushes it before results print.
+type Display interface {
+	Progress
+	Wait()
+}
+
+// Report is what a run did, for the command to print.
+type Report struct {
+	RunID int64
+	// ResumeID is the run `backfill --resume` takes: the run itself, or the one it resumed.
+	ResumeID  int64
+	Loads     []StepResult
+	Transform *TransformResult
+}
+
+// RunLabeler is implemented by sources that tag their jobs with the run (BigQuery
+// labels).
+type RunLabeler interface {
+	SetRun(command, runID string) error
+}
+
+func labelRun(src Source, command string, runID int64) {
+	if l, ok := src.(RunLabeler); ok {
+		_ = l.SetRun(command, fmt.Sprint(runID)) // the values are digits and a command name: always valid labels
+	}
+}
+
+// loadShown runs LoadTables under a fresh display (none when display is nil).
+func loadShown(ctx context.Context, l *Loader, tables []*Table, parallel int, lo LoadOptions,
+	display func() Display) ([]StepResult, error) {
+	if display == nil {
+		return l.LoadTables(ctx, tables, parallel, lo)
+	}
+	d := display()
+	lo.Progress = d
+	res, err := l.LoadTables(ctx, tables, parallel, lo)
+	d.Wait()
+	return res, err
+}
+
+func (s *Session) loadOptions(cfg LoadConfig) LoadOptions {
+	return LoadOptions{RunID: s.RunID, Now: s.Now(), LoadConfig: cfg, Logger: s.Log}
+}
+
+func (s *Session) transformOptions(cfg TransformConfig, full bool) TransformOptions {
+	return TransformOptions{RunID: s.RunID, Today: s.Today(), Full: full, TransformConfig: cfg, Logger: s.Log}
+}
+
+// LoadRunOptions configure a load run (`pulso load`, `demo --load`).
+type LoadRunOptions struct {
+	Tables  []*Table
+	Full    bool // ignore watermarks and the landing-file ledger
+	Force   bool // let a full refresh empty or shrink its table
+	Args    []string
+	Load    LoadConfig
+	Display func() Display
+}
+
+// Load loads the tables into the raw layer, one at a time, and transforms nothing.
+func (r *Runner) Load(ctx context.Context, src Source, opts LoadRunOptions) (rep Report, err error) {
+	s, err := r.Begin(ctx, RunRecord{Command: "load", Args: opts.Args})
+	if err != nil {
+		return rep, err
+	}
+	rep.RunID = s.RunID
+	defer func() { s.Finish(ctx, err) }()
+	labelRun(src, "load", s.RunID)
+	lo := s.loadOptions(opts.Load)
+	lo.Full, lo.Force = opts.Full, opts.Force
+	rep.Loads, err = loadShown(ctx, NewLoader(src, r.Store), opts.Tables, 1, lo, opts.Display)
+	return rep, err
+}
+
+// TransformRunOptions configure a transform run (`pulso transform`).
+type TransformRunOptions struct {
+	Archivos    []string
+	From, To    Date
+	FullRebuild bool
+	Args        []string
+	Transform   TransformConfig
+}
+
+// Transform rebuilds the pending changes plus what the options add.
+func (r *Runner) Transform(ctx context.Context, opts TransformRunOptions) (rep Report, err error) {
+	s, err := r.Begin(ctx, RunRecord{Command: "transform", Args: opts.Args})
+	if err != nil {
+		return rep, err
+	}
+	rep.RunID = s.RunID
+	defer func() { s.Finish(ctx, err) }()
+	to := s.transformOptions(opts.Transform, opts.FullRebuild)
+	to.Archivos, to.From, to.To = opts.Archivos, opts.From, opts.To
+	tr, err := r.Store.Transform(ctx, to)
+	if errors.Is(err, ErrUnknownArchivo) {
+		return rep, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	if err != nil {
+		return rep, err
+	}
+	rep.Transform = &tr
+	return rep, nil
+}
+
+// PipelineOptions configure run-pipeline.
+type PipelineOptions struct {
+	Tables []*Table
+	// SkipRaw loads nothing and only transforms pending changes.
+	SkipRaw     bool
+	FullRebuild bool
+	// Parallel independent tables load at once.
+	Parallel int
+	// ContinueOnError transforms even when a table failed.
+	ContinueOnError bool
+	Args            []string
+	Load            LoadConfig
+	Transform       TransformConfig
+	Display         func() Display
+	// Finished, when set, runs with the run's outcome before the lock is released
+	// (batch metrics read the ledger's last successes there).
+	Finished func(ctx context.Context, rep Report, err error)
+}
+
+// Pipeline loads the tables in dependency order, then transforms what changed. A
+// failed table lets the others load but skips the transform unless ContinueOnError.
+func (r *Runner) Pipeline(ctx context.Context, src Source, opts PipelineOptions) (rep Report, err error) {
+	s, err := r.Begin(ctx, RunRecord{Command: "run-pipeline", Args: opts.Args})
+	if err != nil {
+		return rep, err
+	}
+	rep.RunID = s.RunID
+	defer func() {
+		if opts.Finished != nil {
+			opts.Finished(ctx, rep, err)
+		}
+		s.Finish(ctx, err)
+	}()
+	labelRun(src, "run-pipeline", s.RunID)
+	if !opts.FullRebuild {
+		if err := s.refuseBackwardsAsOf(ctx, opts.Tables); err != nil {
+			return rep, err
+		}
+	}
+	var loadErr error
+	if !opts.SkipRaw {
+		rep.Loads, loadErr = loadShown(ctx, NewLoader(src, r.Store), opts.Tables, opts.Parallel, s.loadOptions(opts.Load), opts.Display)
+		if ctx.Err() != nil {
+			return rep, loadErr
+		}
+		if Failed(rep.Loads) && !opts.ContinueOnError {
+			s.Log.Error("a table failed: transform skipped (rerun, or use --continue-on-error)")
+			return rep, loadErr
+		}
+	}
+	tr, err := r.Store.Transform(ctx, s.transformOptions(opts.Transform, opts.FullRebuild))
+	if err != nil {
+		return rep, errors.Join(loadErr, err)
+	}
+	rep.Transform = &tr
+	return rep, loadErr
+}
+
+// refuseBackwardsAsOf stops an as-of that puts "now" before a table's watermark: an
+// incremental run would read an inverted window (domain.md §3).
+func (s *Session) refuseBackwardsAsOf(ctx context.Context, tables []*Table) error {
+	if s.r.Clock.AsOf.IsZero() {
+		return nil
+	}
+	now := s.Now()
+	for _, t := range tables {
+		if t.Mode != ModeIncremental {
+			continue
+		}
+		hwm, ok, err := s.r.Store.Watermark(ctx, t.Name)
+		if err != nil {
+			return err
+		}
+		if ok && hwm.After(now) {
+			return fmt.Errorf("%w: --as-of %s puts now (%s) before the %s watermark %s: use --full-rebuild, or `pulso watermark reset %s`",
+				ErrInvalidOptions, s.r.Clock.AsOf, now.UTC().Format(time.RFC3339), t.Name, hwm.UTC().Format(time.RFC3339), t.Name)
+		}
+	}
+	return nil
 }

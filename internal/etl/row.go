@@ -160,8 +160,8 @@ type RecordReader interface {
 
 // Source is what the loader consumes: the landing directory or BigQuery.
 type Source interface {
-	// Kind is "dir" or "bigquery": stored in raw.etl_source and the ledger.
-	Kind() string
+	// Kind is stored in raw.*.etl_source and the ledger.
+	Kind() SourceKind
 	// Parts lists what there is to read for a table; no parts means the table is skipped.
 	Parts(ctx context.Context, t *Table) ([]Part, error)
 	// Open reads one part; a source that can push the window down does, others return

@@ -91,6 +91,24 @@ const (
 	FilterIDCliente                        // id_cliente = etl.ejecutivos_id_cliente
 )
 
+// Check is a cross-column rule of a table: Column compared with Other. A failing row
+// is rejected with the check's reason, naming Column.
+type Check struct {
+	Kind          CheckKind
+	Column, Other string
+}
+
+// CheckKind is how a Check compares its columns.
+type CheckKind uint8
+
+const (
+	// CheckNotBefore: the DATE Column, when not NULL, is not before the DATE Other.
+	CheckNotBefore CheckKind = iota + 1
+	// CheckNotAfterLimaDateOf: the DATE Column is not after the Lima date of the
+	// TIMESTAMP Other.
+	CheckNotAfterLimaDateOf
+)
+
 // Reason is the etl.reject reason a failing filter records.
 func (f Filter) Reason() string {
 	switch f {
@@ -117,6 +135,8 @@ type Table struct {
 	Incremental  string
 	LookbackDays int
 	Filters      []Filter
+	// Checks are the table's cross-column rules (domain.md §1), applied after typing.
+	Checks []Check
 	// Distinct collapses identical rows before validation (ejecutivos).
 	Distinct bool
 	// DependsOn lists tables that must load first (dependency order of run-pipeline).
@@ -203,6 +223,18 @@ func (t *Table) index() error {
 	for _, d := range t.Derived {
 		if _, ok := t.colIndex[d.From]; !ok {
 			return fmt.Errorf("table %s: derived %s from unknown %q", t.Name, d.Name, d.From)
+		}
+	}
+	for _, ck := range t.Checks {
+		want := TypeDate
+		if ck.Kind == CheckNotAfterLimaDateOf {
+			want = TypeTimestamp
+		}
+		c, okC := t.colIndex[ck.Column]
+		o, okO := t.colIndex[ck.Other]
+		if !okC || !okO || c >= len(t.Columns) || o >= len(t.Columns) ||
+			t.Columns[c].Type != TypeDate || t.Columns[o].Type != want {
+			return fmt.Errorf("table %s: check on %s and %s: want source columns of type DATE and %v", t.Name, ck.Column, ck.Other, want)
 		}
 	}
 	return nil
@@ -373,7 +405,8 @@ func sourceTables() []*Table {
 				col("anno_asignacion", TypeInteger),
 				col("es_cartera_abierta", TypeBool),
 			},
-			Key: []string{"archivo", "periodo_date"},
+			Key:    []string{"archivo", "periodo_date"},
+			Checks: []Check{{Kind: CheckNotBefore, Column: "fecha_cierre", Other: "fecha_apertura"}},
 		},
 		{
 			Name: "asignaciones", BQTable: "batch_{uid}_asignacion", Mode: ModeIncremental,
@@ -434,6 +467,7 @@ func sourceTables() []*Table {
 			Key:         []string{"nro_documento", "fecha_pago", "monto_cancelado", "archivo"},
 			Incremental: "creado_el", LookbackDays: 30,
 			Filters:   []Filter{FilterPositiveAmount, FilterNoRejection},
+			Checks:    []Check{{Kind: CheckNotAfterLimaDateOf, Column: "fecha_pago", Other: "creado_el"}},
 			DependsOn: []string{"calendario"},
 			Change:    ChangeColumns{Day: "fecha_pago", Document: "nro_documento"},
 		},

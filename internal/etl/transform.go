@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // TransformOptions configure one transform run (domain.md §6).
@@ -21,16 +22,17 @@ type TransformOptions struct {
 	// From and To (inclusive Lima days, both or neither) rebuild those days of every
 	// day-sliced table and the campaigns whose window meets them (--from --to).
 	From, To Date
-	// Holidays are the non-business days of transform.holidays. No stored column
-	// depends on them (business days are counted by the API); they are kept here so the
-	// typed configuration reaches the transform in one piece.
-	Holidays []Date
+	TransformConfig
+	Logger *slog.Logger
+}
+
+// TransformConfig is what configuration gives a transform (transform.* keys).
+type TransformConfig struct {
 	// PDPRecoveryDays is transform.pdp_recovery_days (7): how long after a PDP a
 	// payment is credited to it.
-	PDPRecoveryDays int
+	PDPRecoveryDays int `mapstructure:"pdp_recovery_days"`
 	// MaxPagosDocDia is transform.max_pagos_doc_dia (3).
-	MaxPagosDocDia int
-	Logger         *slog.Logger
+	MaxPagosDocDia int `mapstructure:"max_pagos_doc_dia"`
 }
 
 // Validate checks the options before any work.
@@ -508,4 +510,30 @@ func maxDate(a, b Date) Date {
 		return b
 	}
 	return a
+}
+
+// ErrUnknownArchivo is returned for a --archivo that names no calendario campaign.
+var ErrUnknownArchivo = errors.New("unknown archivo")
+
+// TransformStep is what one aux or mart table's rebuild did, as the ledger records it.
+type TransformStep struct {
+	Step           string // schema.table
+	Status         Status // success or skipped
+	DayFrom, DayTo Date
+	Archivos       []string
+	Filtered       int64 // asignaciones rows matching no campaign (aux.asignacion_cuenta)
+	Deleted        int64
+	Inserted       int64
+	Duration       time.Duration
+}
+
+// TransformResult is what a transform run did.
+type TransformResult struct {
+	Plan        TransformPlan
+	Steps       []TransformStep
+	Changes     int64 // pending-change rows consumed
+	Rebuilt     bool  // some slice was rebuilt: the data version moved
+	DataVersion int64
+	Warnings    []string
+	Duration    time.Duration
 }

@@ -11,7 +11,7 @@ import (
 func d(m time.Month, day int) Date { return NewDate(2025, m, day) }
 
 func planOpts(today Date) TransformOptions {
-	return TransformOptions{RunID: 1, Today: today, PDPRecoveryDays: 7, MaxPagosDocDia: 3,
+	return TransformOptions{RunID: 1, Today: today, TransformConfig: TransformConfig{PDPRecoveryDays: 7, MaxPagosDocDia: 3},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 

@@ -51,6 +51,24 @@ func (d Date) String() string {
 	return d.t.Format(time.DateOnly)
 }
 
+// MarshalText writes YYYY-MM-DD (empty for the zero day), so a Date travels typed
+// through JSON (backfill resume parameters) and configuration.
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads YYYY-MM-DD; empty text is the zero day.
+func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Date{}
+		return nil
+	}
+	v, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
 // Window is a half-open interval of instants [From, To); a zero From is unbounded below.
 type Window struct {
 	From time.Time

@@ -29,7 +29,7 @@ func nullString(s string) any {
 	return s
 }
 
-func nullInt(n int64) any {
+func nullInt64(n int64) any {
 	if n == 0 {
 		return nil
 	}

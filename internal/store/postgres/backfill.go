@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -13,42 +12,48 @@ import (
 	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
 
-// ChunkKey names one (table, chunk) of a backfill.
-func ChunkKey(table string, chunkFrom etl.Date) string { return table + "@" + chunkFrom.String() }
-
-// BackfillState returns the flags a backfill run was started with and the chunks that
-// succeeded in it or in any run that resumed it.
-func (s *Store) BackfillState(ctx context.Context, runID int64) (args []string, succeeded map[string]bool, err error) {
+// BackfillState returns the parameters a backfill run was started with and the
+// chunks that succeeded in it or in any run that resumed it.
+func (s *Store) BackfillState(ctx context.Context, runID int64) (etl.BackfillState, error) {
+	var st etl.BackfillState
 	var command string
 	var raw []byte
-	err = s.pool.QueryRow(ctx, `SELECT command, args FROM etl.run WHERE run_id = $1`, runID).Scan(&command, &raw)
+	var resumeOf *int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT command, params, resume_of,
+		       EXISTS (SELECT 1 FROM etl.run WHERE (run_id = $1 OR resume_of = $1) AND status = $2)
+		FROM etl.run WHERE run_id = $1`, runID, etl.StatusSuccess).Scan(&command, &raw, &resumeOf, &st.Finished)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, fmt.Errorf("run %d: %w", runID, ErrNotFound)
+		return st, fmt.Errorf("%w: run %d: %w", etl.ErrInvalidOptions, runID, ErrNotFound)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("run %d: %w", runID, err)
+		return st, fmt.Errorf("run %d: %w", runID, err)
 	}
-	if command != "backfill" {
-		return nil, nil, fmt.Errorf("run %d is a %s, not a backfill", runID, command)
+	switch {
+	case command != "backfill":
+		return st, fmt.Errorf("%w: run %d is a %s, not a backfill", etl.ErrInvalidOptions, runID, command)
+	case resumeOf != nil:
+		return st, fmt.Errorf("%w: run %d resumed run %d: resume %[3]d instead", etl.ErrInvalidOptions, runID, *resumeOf)
+	case raw == nil:
+		return st, fmt.Errorf("%w: run %d recorded no parameters to resume from", etl.ErrInvalidOptions, runID)
 	}
-	if err := json.Unmarshal(raw, &args); err != nil {
-		return nil, nil, fmt.Errorf("run %d args: %w", runID, err)
+	if err := json.Unmarshal(raw, &st.Params); err != nil {
+		return st, fmt.Errorf("run %d parameters: %w", runID, err)
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT t.step, t.chunk_from FROM etl.run_table t
-		WHERE t.status = 'success' AND t.chunk_from IS NOT NULL
-		  AND (t.run_id = $1 OR t.run_id IN (
-		        SELECT run_id FROM etl.run WHERE command = 'backfill' AND args ? $2))`,
-		runID, "--resume="+strconv.FormatInt(runID, 10))
+		WHERE t.status = $2 AND t.chunk_from IS NOT NULL
+		  AND (t.run_id = $1 OR t.run_id IN (SELECT run_id FROM etl.run WHERE resume_of = $1))`,
+		runID, etl.StatusSuccess)
 	if err != nil {
-		return nil, nil, fmt.Errorf("run %d chunks: %w", runID, err)
+		return st, fmt.Errorf("run %d chunks: %w", runID, err)
 	}
-	succeeded = map[string]bool{}
+	st.Succeeded = map[etl.ChunkKey]bool{}
 	var step string
 	var from pgtype.Date
 	_, err = pgx.ForEachRow(rows, []any{&step, &from}, func() error {
-		succeeded[ChunkKey(step, etl.NewDate(from.Time.Year(), from.Time.Month(), from.Time.Day()))] = true
+		st.Succeeded[etl.NewChunkKey(step, fromPG(from))] = true
 		return nil
 	})
-	return args, succeeded, err
+	return st, err
 }

@@ -46,9 +46,9 @@ type Store struct {
 // StoreOptions tune loading.
 type StoreOptions struct {
 	// BatchRows is the COPY batch size; cancellation is honoured between batches.
-	BatchRows int
+	BatchRows int `mapstructure:"batch_rows"`
 	// MaxShrinkRatio is the share a full refresh may shrink its table by without --force.
-	MaxShrinkRatio float64
+	MaxShrinkRatio float64 `mapstructure:"max_shrink_ratio"`
 }
 
 // NewStore wraps a pool.

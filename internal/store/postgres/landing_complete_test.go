@@ -24,7 +24,7 @@ import (
 func loadAsOf(e *loadEnv, table string, asOf etl.Date, logs io.Writer) etl.StepResult {
 	e.t.Helper()
 	ctx := e.t.Context()
-	runID, err := e.store.StartRun(ctx, "load", nil, asOf)
+	runID, err := startTestRun(ctx, e.store, "load", nil, asOf)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -36,13 +36,13 @@ func loadAsOf(e *loadEnv, table string, asOf etl.Date, logs io.Writer) etl.StepR
 		logs = io.Discard
 	}
 	res, err := etl.NewLoader(files.New(e.dir, files.Options{}), e.store).LoadTable(ctx, tbl, etl.LoadOptions{
-		RunID: runID, Now: asOf.AddDays(1).Start(), Lookback: map[string]int{table: tbl.LookbackDays},
-		EjecutivosIDCliente: 145, RejectTolerance: 1, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		RunID: runID, Now: asOf.AddDays(1).Start(), LoadConfig: etl.LoadConfig{Lookback: map[string]int{table: tbl.LookbackDays},
+			EjecutivosIDCliente: 145, RejectTolerance: 1}, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	if err != nil {
 		e.t.Fatalf("load %s as of %s: %v", table, asOf, err)
 	}
-	if err := e.store.FinishRun(ctx, runID, StatusSuccess, 0, nil); err != nil {
+	if err := e.store.FinishRun(ctx, runID, etl.StatusSuccess, 0, nil); err != nil {
 		e.t.Fatal(err)
 	}
 	return res
@@ -102,7 +102,7 @@ func TestLandingFileWithLateRowsIsReadAgain(t *testing.T) {
 	res = loadAsOf(e, "pagos", d2, &logs)
 	// Its row read by the first run is not read again (filtered), so it cannot write an
 	// older version back over a later file's.
-	if res.Status != StatusSuccess || res.Read != 5 || res.Filtered != 1 || res.Loaded != 2 || res.Inserted != 2 ||
+	if res.Status != etl.StatusSuccess || res.Read != 5 || res.Filtered != 1 || res.Loaded != 2 || res.Inserted != 2 ||
 		res.Unchanged != 0 || res.Rejected != 2 {
 		t.Fatalf("load as of %s = %+v; want the late file alone read again from its last window's end: "+
 			"5 read, 1 filtered, 2 inserted, 2 rejected", d2, res)
@@ -189,22 +189,23 @@ func TestUnlistableTableRecordsFailedStep(t *testing.T) {
 	if err := os.Symlink(loop, loop); err != nil {
 		t.Fatal(err)
 	}
-	runID, err := e.store.StartRun(ctx, "load", nil, demoAsOf)
+	runID, err := startTestRun(ctx, e.store, "load", nil, demoAsOf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tbl, _ := e.reg.Table("voicebot_gestiones")
 	_, loadErr := etl.NewLoader(filesSource(dir), e.store).LoadTable(ctx, tbl, etl.LoadOptions{
-		RunID: runID, Now: demoAsOf.AddDays(1).Start(), Lookback: map[string]int{tbl.Name: 7}, Logger: e.log})
+		RunID: runID, Now: demoAsOf.AddDays(1).Start(), LoadConfig: etl.LoadConfig{Lookback: map[string]int{tbl.Name: 7}}, Logger: e.log})
 	if loadErr == nil {
 		t.Fatal("a symlink loop for the table directory loaded")
 	}
-	var status, stepErr string
+	var status etl.Status
+	var stepErr string
 	if err := e.pool.QueryRow(ctx, `SELECT status, error FROM etl.run_table WHERE run_id = $1 AND step = 'voicebot_gestiones'`,
 		runID).Scan(&status, &stepErr); err != nil {
 		t.Fatalf("no ledger row for the failed table: %v", err)
 	}
-	if status != StatusFailed || !strings.Contains(stepErr, "voicebot_gestiones") {
+	if status != etl.StatusFailed || !strings.Contains(stepErr, "voicebot_gestiones") {
 		t.Errorf("ledger row %s %q; want failed naming the table (load error: %v)", status, stepErr, loadErr)
 	}
 }

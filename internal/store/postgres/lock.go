@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
 
 // ErrLockHeld means another session holds the pipeline lock. The error carrying it
@@ -44,7 +46,7 @@ type LockOptions struct {
 	// Wait polls until the lock is free or ctx is done instead of failing at once.
 	Wait bool
 	// Owner is the lock connection's initial application_name, what a refused
-	// command prints as the holder; SetHolder refines it once a run id is known.
+	// command prints as the holder ("pulso run 42 load").
 	// Empty means "pulso pid <os pid>".
 	Owner string
 }
@@ -90,6 +92,16 @@ func AcquirePipelineLock(ctx context.Context, databaseURL string, opts LockOptio
 	lock, err := acquire(ctx, conn, opts.Wait)
 	if err != nil {
 		closeConn(ctx, conn)
+		return nil, err
+	}
+	return lock, nil
+}
+
+// LockPipeline takes the pipeline lock on a connection of its own, to the store's
+// database (etl.RunStore).
+func (s *Store) LockPipeline(ctx context.Context, owner string, wait bool) (etl.Lock, error) {
+	lock, err := AcquirePipelineLock(ctx, s.pool.Config().ConnString(), LockOptions{Wait: wait, Owner: owner})
+	if err != nil {
 		return nil, err
 	}
 	return lock, nil
@@ -166,19 +178,6 @@ func IsHeld(ctx context.Context, pool *pgxpool.Pool) (LockHolder, bool, error) {
 		return LockHolder{}, false, fmt.Errorf("pipeline lock status: %w", err)
 	}
 	return h, held, nil
-}
-
-// SetHolder sets the lock connection's application_name so that a refused command
-// can name this one (e.g. "pulso run 42 load"). The text is reduced to printable
-// ASCII and 63 bytes, what PostgreSQL keeps.
-func (l *PipelineLock) SetHolder(ctx context.Context, holder string) error {
-	if l == nil || l.conn == nil {
-		return errors.New("pipeline lock: set holder: lock released")
-	}
-	if _, err := l.conn.Exec(ctx, `SELECT set_config('application_name', $1, false)`, sanitizeAppName(holder)); err != nil {
-		return fmt.Errorf("pipeline lock: set holder: %w", err)
-	}
-	return nil
 }
 
 // Release unlocks and closes the connection. It is safe to call more than once and

@@ -155,13 +155,13 @@ type migrationFile struct {
 // NewMigrator connects to databaseURL (URL or key=value form) and prepares the
 // embedded migrations. It creates public.schema_migrations if missing, which waits
 // while another migrator holds golang-migrate's lock.
-func NewMigrator(databaseURL string, logger *slog.Logger) (*Migrator, error) {
-	return newMigrator(databaseURL, logger, pulsosql.Migrations, "migrations")
+func NewMigrator(ctx context.Context, databaseURL string, logger *slog.Logger) (*Migrator, error) {
+	return newMigrator(ctx, databaseURL, logger, pulsosql.Migrations, "migrations")
 }
 
 // newMigrator takes the migration files as a parameter so tests can run failing or
 // slow migrations.
-func newMigrator(databaseURL string, logger *slog.Logger, fsys fs.FS, dir string) (*Migrator, error) {
+func newMigrator(ctx context.Context, databaseURL string, logger *slog.Logger, fsys fs.FS, dir string) (*Migrator, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -182,8 +182,8 @@ func newMigrator(databaseURL string, logger *slog.Logger, fsys fs.FS, dir string
 	// others serve status queries and cancelling a lock wait.
 	cfg.MaxConns = 3
 
-	// NewMigrator takes no context; bound the connection set-up instead.
-	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	// Bound the connection set-up: a server that never answers fails the command.
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -433,16 +433,20 @@ func conciseDBError(err error) error {
 	return err
 }
 
+// migrateLockQuery is the statement golang-migrate's pgx driver waits in for its lock.
+const migrateLockQuery = `SELECT pg_advisory_lock($1)`
+
 // cancelLockWait cancels this migrator's connection if it is blocked in
-// pg_advisory_lock (golang-migrate waits there with no context), so cancellation
-// does not hang behind another migrator. A running migration is left alone.
+// golang-migrate's pg_advisory_lock (it waits there with no context), so cancellation
+// does not hang behind another migrator. A running migration is left alone, even one
+// waiting on an advisory lock of its own.
 func (mg *Migrator) cancelLockWait(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_, err := mg.pool.Exec(cctx, `
 		SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 		WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()
-		  AND wait_event_type = 'Lock' AND wait_event = 'advisory'`, mg.appName)
+		  AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query = $2`, mg.appName, migrateLockQuery)
 	if err != nil {
 		mg.logger.Warn("cancel migration lock wait", "err", err)
 	}

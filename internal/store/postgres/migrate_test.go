@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func openMigrator(t *testing.T, url string) *Migrator {
 	t.Helper()
-	mg, err := NewMigrator(url, nil)
+	mg, err := NewMigrator(t.Context(), url, nil)
 	if err != nil {
 		t.Fatalf("NewMigrator: %v", err)
 	}
@@ -40,7 +40,7 @@ func openTestMigrator(t *testing.T, url string, files map[string]string) *Migrat
 	for name, body := range files {
 		fsys["m/"+name] = &fstest.MapFile{Data: []byte(body)}
 	}
-	mg, err := newMigrator(url, nil, fsys, "m")
+	mg, err := newMigrator(t.Context(), url, nil, fsys, "m")
 	if err != nil {
 		t.Fatalf("newMigrator: %v", err)
 	}

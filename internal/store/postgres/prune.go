@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
 
 // PruneOptions say what prune removes. Before is the cutoff for the ledger, rejects,
@@ -32,8 +34,10 @@ type PruneResult struct {
 // prunable runs: finished before $1 and neither running nor holding a running step.
 // Watermarks, landing files and the data version point at runs without foreign keys
 // on purpose, so deleting old runs never touches pipeline state.
-const pruneRunsWhere = `finished_at < $1 AND status <> 'running'
-	AND NOT EXISTS (SELECT 1 FROM etl.run_table s WHERE s.run_id = etl.run.run_id AND s.status = 'running')`
+// The status is a constant spliced in, so every target takes the cutoff alone.
+const pruneRunsWhere = `finished_at < $1 AND status <> '` + string(etl.StatusRunning) + `'
+	AND NOT EXISTS (SELECT 1 FROM etl.run_table s WHERE s.run_id = etl.run.run_id AND s.status = '` +
+	string(etl.StatusRunning) + `')`
 
 // pruneTargets are the tables prune deletes from, with the rows that go. $1 is the
 // cutoff (audit_log: the audit cutoff). etl.run_table is reported separately: its

@@ -66,7 +66,7 @@ func (s *Store) LandedFiles(ctx context.Context, table string) (map[string]etl.L
 // etl.ErrRetryStaged). Everything else goes through a session temp staging table and
 // one set-based merge.
 func (s *Store) BeginStep(ctx context.Context, st etl.Step) (etl.StepWriter, error) {
-	id, err := s.startStep(ctx, st, StatusRunning, "")
+	id, err := s.startStep(ctx, st, etl.StatusRunning, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func (w *stepWriter) Commit(ctx context.Context, c etl.ReadCounts) (res etl.Step
 		return res, err
 	}
 	phase := w.phaseTimer()
-	res = etl.StepResult{Table: w.t.Name, Status: StatusSuccess, Window: w.st.Window,
+	res = etl.StepResult{Table: w.t.Name, Status: etl.StatusSuccess, Window: w.st.Window,
 		Read: c.Read, Filtered: c.Filtered, Rejected: c.Rejected, HWMBefore: w.st.HWMBefore}
 	tx := w.tx
 	if w.direct {
@@ -330,11 +330,11 @@ func (w *stepWriter) Commit(ctx context.Context, c etl.ReadCounts) (res etl.Step
 		}
 	}
 	if _, err := tx.Exec(ctx, `
-		UPDATE etl.run_table SET status = 'success', finished_at = clock_timestamp(),
+		UPDATE etl.run_table SET status = $11, finished_at = clock_timestamp(),
 		       rows_read = $2, rows_filtered = $3, rows_rejected = $4, rows_loaded = $5,
 		       rows_inserted = $6, rows_updated = $7, rows_unchanged = $8, rows_deleted = $9, hwm_after = $10
 		WHERE id = $1`, w.stepID, res.Read, res.Filtered, res.Rejected, res.Loaded,
-		res.Inserted, res.Updated, res.Unchanged, res.Deleted, timeArg(res.HWMAfter)); err != nil {
+		res.Inserted, res.Updated, res.Unchanged, res.Deleted, timeArg(res.HWMAfter), etl.StatusSuccess); err != nil {
 		return res, fmt.Errorf("ledger: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -467,9 +467,9 @@ func (w *stepWriter) Abort(ctx context.Context, cause error) {
 	case errors.Is(cause, etl.ErrRetryStaged):
 		w.s.deleteStep(ctx, w.stepID)
 	case errors.Is(cause, context.Canceled) || ctx.Err() != nil:
-		w.s.failStep(ctx, w.stepID, StatusCancelled, cause)
+		w.s.failStep(ctx, w.stepID, etl.StatusCancelled, cause)
 	default:
-		w.s.failStep(ctx, w.stepID, StatusFailed, cause)
+		w.s.failStep(ctx, w.stepID, etl.StatusFailed, cause)
 	}
 }
 

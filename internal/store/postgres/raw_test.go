@@ -71,7 +71,7 @@ func (e *loadEnv) load(table string, c loadCase) (etl.StepResult, error) {
 	if ctx == nil {
 		ctx = e.t.Context()
 	}
-	runID, err := e.store.StartRun(e.t.Context(), "load", nil, etl.Date{})
+	runID, err := startTestRun(e.t.Context(), e.store, "load", nil, etl.Date{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -90,8 +90,8 @@ func (e *loadEnv) load(table string, c loadCase) (etl.StepResult, error) {
 	}
 	return etl.NewLoader(src, e.store).LoadTable(ctx, tbl, etl.LoadOptions{
 		RunID: runID, Now: time.Date(2025, 7, 16, 5, 0, 0, 0, time.UTC), Full: c.full, Force: c.force,
-		Lookback: map[string]int{table: tbl.LookbackDays}, EjecutivosIDCliente: 145,
-		RejectTolerance: tolerance, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		LoadConfig: etl.LoadConfig{Lookback: map[string]int{table: tbl.LookbackDays}, EjecutivosIDCliente: 145,
+			RejectTolerance: tolerance}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 }
 
@@ -447,12 +447,12 @@ func TestMarkAbandoned(t *testing.T) {
 	t.Parallel()
 	e := newLoadEnv(t)
 	ctx := t.Context()
-	id, err := e.store.StartRun(ctx, "run-pipeline", []string{"--x"}, etl.NewDate(2025, 7, 15))
+	id, err := startTestRun(ctx, e.store, "run-pipeline", []string{"--x"}, etl.NewDate(2025, 7, 15))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tbl, _ := e.reg.Table("pagos")
-	if _, err := e.store.startStep(ctx, etl.Step{RunID: id, Table: tbl}, StatusRunning, ""); err != nil {
+	if _, err := e.store.startStep(ctx, etl.Step{RunID: id, Table: tbl}, etl.StatusRunning, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	n, err := e.store.MarkAbandoned(ctx)
@@ -462,4 +462,13 @@ func TestMarkAbandoned(t *testing.T) {
 	if c := e.count(`SELECT count(*) FROM etl.run_table WHERE status = 'running'`) + e.count(`SELECT count(*) FROM etl.run WHERE status = 'running'`); c != 0 {
 		t.Fatal("running rows left")
 	}
+}
+
+// startTestRun opens a run's ledger row as a Runner would (without the lock).
+func startTestRun(ctx context.Context, s *Store, command string, args []string, asOf etl.Date) (int64, error) {
+	id, err := s.ReserveRunID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return id, s.StartRun(ctx, etl.RunRecord{ID: id, Command: command, Args: args, AsOf: asOf})
 }

@@ -71,7 +71,7 @@ type DataVersion struct {
 // TransformStatus is the most recent run that had transform steps (schema.table).
 type TransformStatus struct {
 	RunID      int64      `json:"run_id"`
-	Status     string     `json:"status"`
+	Status     etl.Status `json:"status"`
 	Steps      int        `json:"steps"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
@@ -91,14 +91,16 @@ type TableStatus struct {
 	// The table's last run: the newest run with a step for it. Status folds that
 	// run's steps for the table (backfill has one per chunk), worst first; the row
 	// counts are their sums.
-	LastRunID    *int64     `json:"last_run_id"`
-	LastStatus   *string    `json:"last_status"`
-	LastError    *string    `json:"last_error"`
-	LastStarted  *time.Time `json:"last_started_at"`
-	LastFinished *time.Time `json:"last_finished_at"`
-	RowsRead     int64      `json:"rows_read"`
-	RowsLoaded   int64      `json:"rows_loaded"`
-	RowsRejected int64      `json:"rows_rejected"`
+	LastRunID  *int64      `json:"last_run_id"`
+	LastStatus *etl.Status `json:"last_status"`
+	LastError  *string     `json:"last_error"`
+	// LastSkipReason says why the last run's step read nothing, when it was skipped.
+	LastSkipReason *etl.SkipReason `json:"last_skip_reason,omitempty"`
+	LastStarted    *time.Time      `json:"last_started_at"`
+	LastFinished   *time.Time      `json:"last_finished_at"`
+	RowsRead       int64           `json:"rows_read"`
+	RowsLoaded     int64           `json:"rows_loaded"`
+	RowsRejected   int64           `json:"rows_rejected"`
 }
 
 // RunStatus is one etl.run row with its steps. Status is what the run is now taken
@@ -109,8 +111,8 @@ type RunStatus struct {
 	Command      string       `json:"command"`
 	Args         []string     `json:"args"`
 	AsOf         *string      `json:"as_of"`
-	Status       string       `json:"status"`
-	LedgerStatus string       `json:"ledger_status"`
+	Status       etl.Status   `json:"status"`
+	LedgerStatus etl.Status   `json:"ledger_status"`
 	StartedAt    time.Time    `json:"started_at"`
 	FinishedAt   *time.Time   `json:"finished_at"`
 	ExitCode     *int         `json:"exit_code"`
@@ -124,8 +126,8 @@ type RunStatus struct {
 type StepStatus struct {
 	ID            int64      `json:"id"`
 	Step          string     `json:"step"`
-	Status        string     `json:"status"`
-	LedgerStatus  string     `json:"ledger_status"`
+	Status        etl.Status `json:"status"`
+	LedgerStatus  etl.Status `json:"ledger_status"`
 	ChunkFrom     *string    `json:"chunk_from"`
 	ChunkTo       *string    `json:"chunk_to"`
 	WindowFrom    *time.Time `json:"window_from"`
@@ -143,6 +145,8 @@ type StepStatus struct {
 	StartedAt     time.Time  `json:"started_at"`
 	FinishedAt    *time.Time `json:"finished_at"`
 	Error         *string    `json:"error"`
+	// SkipReason says why a skipped step read nothing.
+	SkipReason *etl.SkipReason `json:"skip_reason,omitempty"`
 }
 
 // holderRunRE reads the run id from a lock holder's application_name, as
@@ -153,25 +157,25 @@ var holderRunRE = regexp.MustCompile(`^pulso run (\d+)\b`)
 // abandoned when nobody holds the lock, or when the holder is a different run
 // (its beginSession is about to mark it). A holder without a run id (a migration,
 // or a run between taking the lock and labelling it) keeps the row running.
-func effectiveStatus(recorded string, runID int64, lock LockStatus) string {
-	if recorded != StatusRunning {
+func effectiveStatus(recorded etl.Status, runID int64, lock LockStatus) etl.Status {
+	if recorded != etl.StatusRunning {
 		return recorded
 	}
 	if !lock.Held || (lock.RunID != nil && *lock.RunID != runID) {
-		return StatusAbandoned
+		return etl.StatusAbandoned
 	}
-	return StatusRunning
+	return etl.StatusRunning
 }
 
 // statusRank orders statuses worst first.
-var statusRank = map[string]int{
-	StatusRunning: 0, StatusFailed: 1, StatusAbandoned: 2, StatusCancelled: 3, StatusSuccess: 4, StatusSkipped: 5,
+var statusRank = map[etl.Status]int{
+	etl.StatusRunning: 0, etl.StatusFailed: 1, etl.StatusAbandoned: 2, etl.StatusCancelled: 3, etl.StatusSuccess: 4, etl.StatusSkipped: 5,
 }
 
 // WorstStatus folds the statuses of several steps (a backfill's chunks, a
 // transform's tables) into one: running, failed, abandoned, cancelled, success, skipped.
-func WorstStatus(statuses []string) string {
-	best, rank := "", len(statusRank)+1
+func WorstStatus(statuses []etl.Status) etl.Status {
+	best, rank := etl.Status(""), len(statusRank)+1
 	for _, s := range statuses {
 		r, ok := statusRank[s]
 		if !ok {
@@ -310,7 +314,7 @@ func recentRuns(ctx context.Context, tx pgx.Tx, limit int) ([]RunStatus, error) 
 	rows, err = tx.Query(ctx, `
 		SELECT run_id, id, step, status, chunk_from::text, chunk_to::text, window_from, window_to,
 		       rows_read, rows_filtered, rows_rejected, rows_loaded, rows_inserted, rows_updated, rows_unchanged,
-		       rows_deleted, hwm_before, hwm_after, started_at, finished_at, error
+		       rows_deleted, hwm_before, hwm_after, started_at, finished_at, error, skip_reason
 		FROM etl.run_table WHERE run_id = ANY($1) ORDER BY run_id, id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("status: steps: %w", err)
@@ -320,7 +324,7 @@ func recentRuns(ctx context.Context, tx pgx.Tx, limit int) ([]RunStatus, error) 
 	_, err = pgx.ForEachRow(rows, []any{&runID, &s.ID, &s.Step, &s.LedgerStatus, &s.ChunkFrom, &s.ChunkTo,
 		&s.WindowFrom, &s.WindowTo, &s.RowsRead, &s.RowsFiltered, &s.RowsRejected, &s.RowsLoaded, &s.RowsInserted,
 		&s.RowsUpdated, &s.RowsUnchanged, &s.RowsDeleted, &s.HWMBefore, &s.HWMAfter, &s.StartedAt, &s.FinishedAt,
-		&s.Error}, func() error {
+		&s.Error, &s.SkipReason}, func() error {
 		r := byID[runID]
 		r.Steps = append(r.Steps, s)
 		return nil
@@ -340,32 +344,34 @@ func tableStatuses(ctx context.Context, tx pgx.Tx, tables []*etl.Table) ([]Table
 	}
 	rows, err := tx.Query(ctx, `
 		SELECT t.name, w.high_water_mark, w.updated_at, s.at,
-		       l.run_id, r.statuses, r.errors, r.started_at, r.finished_at,
+		       l.run_id, r.statuses, r.errors, r.skip_reason, r.started_at, r.finished_at,
 		       COALESCE(r.rows_read, 0), COALESCE(r.rows_loaded, 0), COALESCE(r.rows_rejected, 0)
 		FROM unnest($1::text[]) WITH ORDINALITY AS t(name, ord)
 		LEFT JOIN etl.watermark w ON w.table_name = t.name
 		LEFT JOIN LATERAL (
 		    SELECT max(finished_at) AS at FROM etl.run_table
-		    WHERE step = t.name AND (status = 'success' OR (status = 'skipped' AND error = 'unchanged_files'))) s ON true
+		    WHERE step = t.name AND `+checkedCurrent+`) s ON true
 		LEFT JOIN LATERAL (
 		    SELECT run_id FROM etl.run_table WHERE step = t.name ORDER BY id DESC LIMIT 1) l ON true
 		LEFT JOIN LATERAL (
 		    SELECT array_agg(status ORDER BY id) AS statuses,
 		           array_agg(error ORDER BY id DESC) FILTER (WHERE error IS NOT NULL) AS errors,
+		           (array_agg(skip_reason ORDER BY id DESC) FILTER (WHERE skip_reason IS NOT NULL))[1] AS skip_reason,
 		           min(started_at) AS started_at,
 		           CASE WHEN bool_and(finished_at IS NOT NULL) THEN max(finished_at) END AS finished_at,
 		           sum(rows_read)::bigint AS rows_read, sum(rows_loaded)::bigint AS rows_loaded,
 		           sum(rows_rejected)::bigint AS rows_rejected
 		    FROM etl.run_table WHERE run_id = l.run_id AND step = t.name) r ON l.run_id IS NOT NULL
-		ORDER BY t.ord`, names)
+		ORDER BY t.ord`, names, etl.StatusSuccess, etl.StatusSkipped, etl.SkipUnchangedFiles)
 	if err != nil {
 		return nil, fmt.Errorf("status: tables: %w", err)
 	}
 	out := make([]TableStatus, 0, len(tables))
 	var ts TableStatus
-	var statuses, errs []string
+	var statuses []etl.Status
+	var errs []string
 	_, err = pgx.ForEachRow(rows, []any{&ts.Table, &ts.HighWaterMark, &ts.WatermarkUpdatedAt, &ts.LastSuccessAt,
-		&ts.LastRunID, &statuses, &errs, &ts.LastStarted, &ts.LastFinished, &ts.RowsRead, &ts.RowsLoaded,
+		&ts.LastRunID, &statuses, &errs, &ts.LastSkipReason, &ts.LastStarted, &ts.LastFinished, &ts.RowsRead, &ts.RowsLoaded,
 		&ts.RowsRejected}, func() error {
 		t := ts
 		t.Mode = tables[len(out)].Mode.String()
@@ -391,7 +397,7 @@ func tableStatuses(ctx context.Context, tx pgx.Tx, tables []*etl.Table) ([]Table
 // that has any.
 func lastTransform(ctx context.Context, tx pgx.Tx) (*TransformStatus, error) {
 	var ts TransformStatus
-	var statuses []string
+	var statuses []etl.Status
 	err := tx.QueryRow(ctx, `
 		SELECT run_id, array_agg(status), count(*), min(started_at),
 		       CASE WHEN bool_and(finished_at IS NOT NULL) THEN max(finished_at) END
@@ -412,7 +418,7 @@ func lastTransform(ctx context.Context, tx pgx.Tx) (*TransformStatus, error) {
 // derive applies the lock to `running` rows and computes ages, staleness and the
 // overall status.
 func (st *Status) derive(opts StatusOptions) {
-	runStatus := map[int64]string{}
+	runStatus := map[int64]etl.Status{}
 	for i := range st.Runs {
 		r := &st.Runs[i]
 		r.Status = effectiveStatus(r.LedgerStatus, r.RunID, st.Lock)
@@ -432,7 +438,7 @@ func (st *Status) derive(opts StatusOptions) {
 			s := effectiveStatus(*t.LastStatus, *t.LastRunID, st.Lock)
 			t.LastStatus = &s
 			anyRun = true
-			if s == StatusFailed || s == StatusAbandoned {
+			if s == etl.StatusFailed || s == etl.StatusAbandoned {
 				degraded = true
 			}
 		}
@@ -523,11 +529,4 @@ func ListRejects(ctx context.Context, pool *pgxpool.Pool, f RejectFilter) ([]Rej
 		return nil, 0, fmt.Errorf("rejects: %w", err)
 	}
 	return out, total, tx.Commit(ctx)
-}
-
-func nullInt64(v int64) any {
-	if v == 0 {
-		return nil
-	}
-	return v
 }

@@ -56,7 +56,7 @@ func (e *opsEnv) count(sql string, args ...any) int64 {
 }
 
 // run inserts an etl.run row started `ago` before now; a nil finished leaves it open.
-func (e *opsEnv) run(command, status string, startedAgo time.Duration, finishedAgo *time.Duration) int64 {
+func (e *opsEnv) run(command string, status etl.Status, startedAgo time.Duration, finishedAgo *time.Duration) int64 {
 	e.t.Helper()
 	var fin any
 	if finishedAgo != nil {
@@ -124,7 +124,7 @@ func findRun(t *testing.T, st *Status, id int64) RunStatus {
 	return RunStatus{}
 }
 
-func str(p *string) string {
+func str[T ~string](p *T) T {
 	if p == nil {
 		return "<nil>"
 	}
@@ -176,8 +176,8 @@ func TestReadStatus(t *testing.T) {
 			}
 		}
 		run4 := findRun(t, st, r4)
-		if run4.Status != StatusAbandoned || run4.LedgerStatus != StatusRunning ||
-			run4.Steps[0].Status != StatusAbandoned || run4.Steps[0].LedgerStatus != StatusRunning {
+		if run4.Status != etl.StatusAbandoned || run4.LedgerStatus != etl.StatusRunning ||
+			run4.Steps[0].Status != etl.StatusAbandoned || run4.Steps[0].LedgerStatus != etl.StatusRunning {
 			t.Errorf("killed run shows %s/%s, step %s/%s; want abandoned (ledger running)",
 				run4.Status, run4.LedgerStatus, run4.Steps[0].Status, run4.Steps[0].LedgerStatus)
 		}
@@ -188,11 +188,11 @@ func TestReadStatus(t *testing.T) {
 			t.Errorf("run 1 has %d steps, want 3", n)
 		}
 		asig := findTable(t, st, "asignaciones")
-		if str(asig.LastStatus) != StatusAbandoned || asig.LastSuccessAt != nil || !asig.Stale || asig.AgeSeconds != nil {
+		if str(asig.LastStatus) != etl.StatusAbandoned || asig.LastSuccessAt != nil || !asig.Stale || asig.AgeSeconds != nil {
 			t.Errorf("asignaciones = %+v; want abandoned, never succeeded, stale", asig)
 		}
 		pagos := findTable(t, st, "pagos")
-		if *pagos.LastRunID != r2 || str(pagos.LastStatus) != StatusFailed || str(pagos.LastError) != "pagos: boom" {
+		if *pagos.LastRunID != r2 || str(pagos.LastStatus) != etl.StatusFailed || str(pagos.LastError) != "pagos: boom" {
 			t.Errorf("pagos last run %d %s %q; want run 2 failed", *pagos.LastRunID, str(pagos.LastStatus), str(pagos.LastError))
 		}
 		if pagos.LastSuccessAt == nil || !pagos.LastSuccessAt.Equal(e.now.Add(-9*time.Hour-30*time.Minute)) || !pagos.Stale ||
@@ -206,13 +206,13 @@ func TestReadStatus(t *testing.T) {
 			t.Errorf("pagos counts are of its last run: read %d rejected %d, want 3 and 0", pagos.RowsRead, pagos.RowsRejected)
 		}
 		cal := findTable(t, st, "calendario")
-		if cal.Stale || *cal.AgeSeconds != 55*60 || str(cal.LastStatus) != StatusSuccess || cal.HighWaterMark != nil ||
+		if cal.Stale || *cal.AgeSeconds != 55*60 || str(cal.LastStatus) != etl.StatusSuccess || cal.HighWaterMark != nil ||
 			!cal.NextScheduled.Equal(e.now.Add(-55*time.Minute+3*time.Hour)) {
 			t.Errorf("calendario = %+v; want fresh, 55 min old, next in 2h05m", cal)
 		}
 		// A backfill's chunks fold into one last run: worst status, summed rows.
 		td := findTable(t, st, "trandeuda")
-		if str(td.LastStatus) != StatusFailed || td.RowsRead != 11 || td.RowsRejected != 4 || td.RowsLoaded != 6 ||
+		if str(td.LastStatus) != etl.StatusFailed || td.RowsRead != 11 || td.RowsRejected != 4 || td.RowsLoaded != 6 ||
 			str(td.LastError) != "chunk 2 failed" || !td.LastSuccessAt.Equal(e.now.Add(-35*time.Minute)) || td.Stale {
 			t.Errorf("trandeuda = %+v; want failed, 11 read, 4 rejected, success 35 min ago", td)
 		}
@@ -223,7 +223,7 @@ func TestReadStatus(t *testing.T) {
 		if st.DataVersion.Version != 3 || *st.DataVersion.RunID != r1 || str(st.DataVersion.Reason) != "transform" {
 			t.Errorf("data version %+v", st.DataVersion)
 		}
-		if st.LastTransform == nil || st.LastTransform.RunID != r1 || st.LastTransform.Status != StatusSuccess || st.LastTransform.Steps != 1 {
+		if st.LastTransform == nil || st.LastTransform.RunID != r1 || st.LastTransform.Status != etl.StatusSuccess || st.LastTransform.Steps != 1 {
 			t.Errorf("last transform %+v; want run 1 success", st.LastTransform)
 		}
 		// Reading is read-only: the ledger still says running.
@@ -233,14 +233,11 @@ func TestReadStatus(t *testing.T) {
 	})
 
 	t.Run("lock held by the run: it is running", func(t *testing.T) {
-		lock, err := AcquirePipelineLock(ctx, e.url, LockOptions{Owner: "test"})
+		lock, err := AcquirePipelineLock(ctx, e.url, LockOptions{Owner: fmt.Sprintf("pulso run %d run-pipeline", r4)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer lock.Release(context.Background())
-		if err := lock.SetHolder(ctx, fmt.Sprintf("pulso run %d run-pipeline", r4)); err != nil {
-			t.Fatal(err)
-		}
 		st, err := ReadStatus(ctx, e.pool, opts)
 		if err != nil {
 			t.Fatal(err)
@@ -248,20 +245,20 @@ func TestReadStatus(t *testing.T) {
 		if !st.Lock.Held || st.Lock.RunID == nil || *st.Lock.RunID != r4 || st.Lock.PID == 0 || st.Status != OverallRunning {
 			t.Fatalf("lock %+v status %s; want held by run %d, running", st.Lock, st.Status, r4)
 		}
-		if run4 := findRun(t, st, r4); run4.Status != StatusRunning || run4.Steps[0].Status != StatusRunning {
+		if run4 := findRun(t, st, r4); run4.Status != etl.StatusRunning || run4.Steps[0].Status != etl.StatusRunning {
 			t.Errorf("live run shows %s", run4.Status)
 		}
-		if s := str(findTable(t, st, "asignaciones").LastStatus); s != StatusRunning {
+		if s := str(findTable(t, st, "asignaciones").LastStatus); s != etl.StatusRunning {
 			t.Errorf("asignaciones %s, want running", s)
 		}
 	})
 
 	for _, tc := range []struct {
 		holder string
-		want   string
+		want   etl.Status
 	}{
-		{"pulso run 99999 load", StatusAbandoned}, // another run took the lock: ours is dead
-		{"pulso migrate", StatusRunning},          // no run id: cannot tell, keep running
+		{"pulso run 99999 load", etl.StatusAbandoned}, // another run took the lock: ours is dead
+		{"pulso migrate", etl.StatusRunning},          // no run id: cannot tell, keep running
 	} {
 		t.Run("lock held by "+tc.holder, func(t *testing.T) {
 			lock, err := AcquirePipelineLock(ctx, e.url, LockOptions{Owner: tc.holder})

@@ -18,32 +18,6 @@ import (
 	pulsosql "github.com/pulso-cobranzas/pulso/sql"
 )
 
-// ErrUnknownArchivo is returned for a --archivo that names no calendario campaign.
-var ErrUnknownArchivo = errors.New("unknown archivo")
-
-// TransformStep is what one aux or mart table's rebuild did, as the ledger records it.
-type TransformStep struct {
-	Step           string // schema.table
-	Status         string // success or skipped
-	DayFrom, DayTo etl.Date
-	Archivos       []string
-	Filtered       int64 // asignaciones rows matching no campaign (aux.asignacion_cuenta)
-	Deleted        int64
-	Inserted       int64
-	Duration       time.Duration
-}
-
-// TransformResult is what a transform run did.
-type TransformResult struct {
-	Plan        etl.TransformPlan
-	Steps       []TransformStep
-	Changes     int64 // pending-change rows consumed
-	Rebuilt     bool  // some slice was rebuilt: the data version moved
-	DataVersion int64
-	Warnings    []string
-	Duration    time.Duration
-}
-
 // transformSQL reads one embedded transform statement.
 func transformSQL(name string) (string, error) {
 	b, err := fs.ReadFile(pulsosql.Transform, "transform/"+name+".sql")
@@ -59,7 +33,7 @@ func transformSQL(name string) (string, error) {
 // rebuilt, the data version and its NOTIFY. Each step's ledger row is written
 // `running` in its own transaction first and completed inside the data transaction;
 // on failure the rows are marked failed (or cancelled) after the rollback.
-func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res TransformResult, err error) {
+func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res etl.TransformResult, err error) {
 	if err := opts.Validate(); err != nil {
 		return res, err
 	}
@@ -103,8 +77,7 @@ func (s *Store) Transform(ctx context.Context, opts etl.TransformOptions) (res T
 	// A transform usually follows a load that autovacuum has not analyzed yet (or
 	// never will: it may be off); stale raw statistics turn the big joins into nested
 	// loops and the day-slice filters into full scans.
-	stale := []string{"calendario", "asignaciones", "trandeuda", "pagos", "voicebot_gestiones",
-		"mibotair_gestiones", "homologacion_mibotair", "homologacion_voicebot", "ejecutivos"}
+	stale := etl.MustRegistry().Names() // a full rebuild reads every raw table
 	if !opts.Full {
 		if stale, err = t.names(ctx, "q_raw_stale"); err != nil {
 			return res, err
@@ -152,11 +125,11 @@ type transformer struct {
 	log     *slog.Logger
 	tx      pgx.Tx
 	maxID   int64 // the last pending change this run consumes
-	steps   []TransformStep
+	steps   []etl.TransformStep
 	stepIDs []int64 // ledger rows written `running`, not yet completed in tx
 }
 
-func (t *transformer) run(ctx context.Context, res *TransformResult) error {
+func (t *transformer) run(ctx context.Context, res *etl.TransformResult) error {
 	o := t.opts
 	if err := t.queryRow(ctx, "q_pending_max_id", nil, &t.maxID); err != nil {
 		return err
@@ -188,7 +161,7 @@ func (t *transformer) run(ctx context.Context, res *TransformResult) error {
 	}
 	for _, a := range o.Archivos {
 		if !known[a] {
-			return fmt.Errorf("transform: --archivo %q: %w (not in calendario)", a, ErrUnknownArchivo)
+			return fmt.Errorf("transform: --archivo %q: %w (not in calendario)", a, etl.ErrUnknownArchivo)
 		}
 	}
 	in := etl.PlanInput{Opts: o, Old: old, New: cur, Built: built, BuiltAsOf: builtAsOf, Changes: changes}
@@ -489,12 +462,16 @@ type stmt struct {
 	args []any
 }
 
-// analyzeAfter lists the aux tables later steps join on: after a large rewrite (rows
-// deleted and inserted more than half the table) their statistics are refreshed
-// inside the transaction (ANALYZE sees the transaction's own rows), so the next
-// statements are planned for the new contents. A day's slice leaves the statistics as
-// they were, and sampling a large table costs more than the rest of such a step.
-var analyzeAfter = map[string]bool{
+// bulkAux are the aux tables only the transform reads (the API reads aux.campana and
+// the marts) and later steps join on. Emptied whole, they are truncated inside the
+// transaction instead of deleted row by row, which would leave millions of dead rows
+// and double their indexes for the insert that follows; their indexes are dropped
+// with the rows and rebuilt after the insert (one sorted build per index). After a
+// large rewrite (more than half the table) their statistics are refreshed inside the
+// transaction (ANALYZE sees its own rows) so the next statements are planned for the
+// new contents; a day's slice leaves them as they were, as sampling a large table
+// costs more than the rest of such a step.
+var bulkAux = map[string]bool{
 	"aux.deuda_snapshot": true, "aux.asignacion_cuenta": true, "aux.gestiones_unificadas": true,
 	"aux.gestion_cuenta": true, "aux.pago_dedup": true, "aux.pago_campana": true,
 }
@@ -504,12 +481,12 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 	if name == "aux.campana" {
 		sl.run, sl.all = true, true
 	}
-	rec := TransformStep{Step: name, Status: StatusSkipped, DayFrom: sl.from, DayTo: sl.to, Archivos: sl.archivos}
+	rec := etl.TransformStep{Step: name, Status: etl.StatusSkipped, DayFrom: sl.from, DayTo: sl.to, Archivos: sl.archivos}
 	if !sl.run {
 		t.steps = append(t.steps, rec)
-		return t.s.transformStepRow(ctx, t.opts.RunID, rec, StatusSkipped)
+		return t.s.skipTransformStep(ctx, t.opts.RunID, rec)
 	}
-	rec.Status = StatusSuccess
+	rec.Status = etl.StatusSuccess
 	rec.Filtered = sl.filtered
 	id, err := t.s.startTransformStep(ctx, t.opts.RunID, rec)
 	if err != nil {
@@ -521,7 +498,7 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 	for i, st := range stmts {
 		var n int64
 		var err error
-		if i == 0 && sl.all && truncatable[name] {
+		if i == 0 && sl.all && bulkAux[name] {
 			n, rebuild, err = t.truncate(ctx, name)
 		} else {
 			n, err = t.exec(ctx, st.name, st.args)
@@ -540,7 +517,7 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 			return fmt.Errorf("%s: rebuild index: %w", name, err)
 		}
 	}
-	if analyzeAfter[name] {
+	if bulkAux[name] {
 		var rows float64
 		if err := t.tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, name).Scan(&rows); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -555,9 +532,9 @@ func (t *transformer) step(ctx context.Context, name string, sl stepSlice, stmts
 	t.log.Info("transform step", "step", name, "deleted", rec.Deleted, "inserted", rec.Inserted,
 		"duration_ms", rec.Duration.Milliseconds())
 	if _, err := t.tx.Exec(ctx, `
-		UPDATE etl.run_table SET status = 'success', finished_at = clock_timestamp(), rows_deleted = $2, rows_inserted = $3,
+		UPDATE etl.run_table SET status = $5, finished_at = clock_timestamp(), rows_deleted = $2, rows_inserted = $3,
 		       rows_filtered = $4
-		WHERE id = $1`, id, rec.Deleted, rec.Inserted, rec.Filtered); err != nil {
+		WHERE id = $1`, id, rec.Deleted, rec.Inserted, rec.Filtered, etl.StatusSuccess); err != nil {
 		return fmt.Errorf("%s: ledger: %w", name, err)
 	}
 	t.steps = append(t.steps, rec)
@@ -580,16 +557,6 @@ func namedViolation(err error) error {
 	}
 	return fmt.Errorf("campaign %s, day %s: %w (nothing was written and the pending changes are kept; "+
 		"`pulso transform --archivo %s` rebuilds the campaign whole)", fields[1], fields[0], err, fields[1])
-}
-
-// truncatable are the aux tables only the transform reads (the API reads aux.campana
-// and the marts): emptied whole, they are truncated, inside the transaction, instead of
-// deleted row by row, which would leave millions of dead rows and double their indexes
-// for the insert that follows. Their indexes are dropped with the rows and rebuilt
-// after the insert: one sorted build per index instead of millions of random inserts.
-var truncatable = map[string]bool{
-	"aux.deuda_snapshot": true, "aux.asignacion_cuenta": true, "aux.gestiones_unificadas": true,
-	"aux.gestion_cuenta": true, "aux.pago_dedup": true, "aux.pago_campana": true,
 }
 
 // truncate empties table and drops its indexes (constraints included), returning the
@@ -782,7 +749,7 @@ func (t *transformer) dates(ctx context.Context, name string, args []any) ([]etl
 
 // unmatched finds the asignaciones archivos matching no campaign, warns naming them
 // and returns how many raw rows they hold (the step's rows_filtered).
-func (t *transformer) unmatched(ctx context.Context, p etl.TransformPlan, res *TransformResult) (int64, error) {
+func (t *transformer) unmatched(ctx context.Context, p etl.TransformPlan, res *etl.TransformResult) (int64, error) {
 	rows, err := t.query(ctx, "q_unmatched_asignaciones", []any{p.Full, p.Unmatched})
 	if err != nil {
 		return 0, err
@@ -826,9 +793,9 @@ func (t *transformer) periodos(ctx context.Context, all bool, archivos []string)
 
 // failSteps closes the ledger rows of a rolled-back transform.
 func (t *transformer) failSteps(ctx context.Context, cause error) {
-	status := StatusFailed
+	status := etl.StatusFailed
 	if errors.Is(cause, context.Canceled) || ctx.Err() != nil {
-		status = StatusCancelled
+		status = etl.StatusCancelled
 	}
 	for _, id := range t.stepIDs {
 		t.s.failStep(ctx, id, status, cause)
@@ -838,26 +805,26 @@ func (t *transformer) failSteps(ctx context.Context, cause error) {
 // startTransformStep writes a transform step's ledger row `running`, in its own
 // transaction, so a killed run leaves a trace the next run marks abandoned. Like
 // startStep, it never leaves a committed row the caller has no id for.
-func (s *Store) startTransformStep(ctx context.Context, runID int64, rec TransformStep) (int64, error) {
+func (s *Store) startTransformStep(ctx context.Context, runID int64, rec etl.TransformStep) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("ledger step %s: %w", rec.Step, err)
 	}
 	var id int64
 	err := s.pool.QueryRow(context.WithoutCancel(ctx), `
 		INSERT INTO etl.run_table (run_id, step, status, day_from, day_to, archivos)
-		VALUES ($1, $2, 'running', $3, $4, $5) RETURNING id`,
-		runID, rec.Step, dateArg(rec.DayFrom), dateArg(rec.DayTo), nilIfEmpty(rec.Archivos)).Scan(&id)
+		VALUES ($1, $2, $6, $3, $4, $5) RETURNING id`,
+		runID, rec.Step, dateArg(rec.DayFrom), dateArg(rec.DayTo), nilIfEmpty(rec.Archivos), etl.StatusRunning).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("ledger step %s: %w", rec.Step, err)
 	}
 	return id, nil
 }
 
-// transformStepRow records a step that did not run.
-func (s *Store) transformStepRow(ctx context.Context, runID int64, rec TransformStep, status string) error {
+// skipTransformStep records a step whose table no change reached.
+func (s *Store) skipTransformStep(ctx context.Context, runID int64, rec etl.TransformStep) error {
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO etl.run_table (run_id, step, status, finished_at)
-		VALUES ($1, $2, $3, now())`, runID, rec.Step, status)
+		INSERT INTO etl.run_table (run_id, step, status, skip_reason, finished_at)
+		VALUES ($1, $2, $3, $4, now())`, runID, rec.Step, etl.StatusSkipped, etl.SkipNothingChanged)
 	if err != nil {
 		return fmt.Errorf("ledger step %s: %w", rec.Step, err)
 	}

@@ -169,19 +169,19 @@ func TestTransformDemoInvariants(t *testing.T) {
 func (e *tfEnv) loadFull(dir string, asOf etl.Date) {
 	e.t.Helper()
 	ctx := context.Background()
-	runID, err := e.store.StartRun(ctx, "load", nil, asOf)
+	runID, err := startTestRun(ctx, e.store, "load", nil, asOf)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	l := etl.NewLoader(filesSource(dir), e.store)
 	for _, tbl := range e.reg.Tables() {
 		if _, err := l.LoadTable(ctx, tbl, etl.LoadOptions{RunID: runID, Now: asOf.AddDays(1).Start(), Full: true,
-			Lookback: map[string]int{tbl.Name: tbl.LookbackDays}, EjecutivosIDCliente: 145, RejectTolerance: 1,
-			Logger: e.log}); err != nil {
+			LoadConfig: etl.LoadConfig{Lookback: map[string]int{tbl.Name: tbl.LookbackDays}, EjecutivosIDCliente: 145, RejectTolerance: 1},
+			Logger:     e.log}); err != nil {
 			e.t.Fatalf("reload %s: %v", tbl.Name, err)
 		}
 	}
-	if err := e.store.FinishRun(ctx, runID, StatusSuccess, 0, nil); err != nil {
+	if err := e.store.FinishRun(ctx, runID, etl.StatusSuccess, 0, nil); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -297,7 +297,7 @@ func newReplayDB(t testing.TB) (*replayDB, error) {
 
 // load loads every table of dir incrementally as of asOf, as run-pipeline does.
 func (d *replayDB) load(ctx context.Context, dir string, asOf etl.Date) error {
-	runID, err := d.store.StartRun(ctx, "load", nil, asOf)
+	runID, err := startTestRun(ctx, d.store, "load", nil, asOf)
 	if err != nil {
 		return err
 	}
@@ -305,31 +305,31 @@ func (d *replayDB) load(ctx context.Context, dir string, asOf etl.Date) error {
 	var errs []error
 	for _, tbl := range etl.MustRegistry().Tables() {
 		_, err := l.LoadTable(ctx, tbl, etl.LoadOptions{
-			RunID: runID, Now: asOf.AddDays(1).Start(), Lookback: map[string]int{tbl.Name: tbl.LookbackDays},
-			EjecutivosIDCliente: 145, RejectTolerance: 1, Logger: d.log, Force: true,
+			RunID: runID, Now: asOf.AddDays(1).Start(), LoadConfig: etl.LoadConfig{Lookback: map[string]int{tbl.Name: tbl.LookbackDays},
+				EjecutivosIDCliente: 145, RejectTolerance: 1}, Logger: d.log, Force: true,
 		})
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	err = errors.Join(errs...)
-	if ferr := d.store.FinishRun(ctx, runID, StatusSuccess, 0, err); ferr != nil {
+	if ferr := d.store.FinishRun(ctx, runID, etl.StatusSuccess, 0, err); ferr != nil {
 		return ferr
 	}
 	return err
 }
 
 // transform runs one transform as of asOf, recorded as a run.
-func (d *replayDB) transform(ctx context.Context, asOf etl.Date, o tfOpts) (TransformResult, error) {
-	runID, err := d.store.StartRun(ctx, "transform", nil, asOf)
+func (d *replayDB) transform(ctx context.Context, asOf etl.Date, o tfOpts) (etl.TransformResult, error) {
+	runID, err := startTestRun(ctx, d.store, "transform", nil, asOf)
 	if err != nil {
-		return TransformResult{}, err
+		return etl.TransformResult{}, err
 	}
 	res, err := d.store.Transform(ctx, etl.TransformOptions{RunID: runID, Today: asOf, Full: o.full,
-		Archivos: o.archivos, From: o.from, To: o.to, PDPRecoveryDays: 7, MaxPagosDocDia: 3, Logger: d.log})
-	status := StatusSuccess
+		Archivos: o.archivos, From: o.from, To: o.to, TransformConfig: etl.TransformConfig{PDPRecoveryDays: 7, MaxPagosDocDia: 3}, Logger: d.log})
+	status := etl.StatusSuccess
 	if err != nil {
-		status = StatusFailed
+		status = etl.StatusFailed
 	}
 	if ferr := d.store.FinishRun(ctx, runID, status, 0, err); ferr != nil {
 		return res, ferr

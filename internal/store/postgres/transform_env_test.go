@@ -40,7 +40,7 @@ type tfOpts struct {
 }
 
 // transform runs one transform as of asOf.
-func (e *tfEnv) transform(asOf etl.Date, o tfOpts) TransformResult {
+func (e *tfEnv) transform(asOf etl.Date, o tfOpts) etl.TransformResult {
 	e.t.Helper()
 	res, err := e.tryTransform(asOf, o)
 	if err != nil {
@@ -49,7 +49,7 @@ func (e *tfEnv) transform(asOf etl.Date, o tfOpts) TransformResult {
 	return res
 }
 
-func (e *tfEnv) tryTransform(asOf etl.Date, o tfOpts) (TransformResult, error) {
+func (e *tfEnv) tryTransform(asOf etl.Date, o tfOpts) (etl.TransformResult, error) {
 	return e.replayDB.transform(context.Background(), asOf, o)
 }
 

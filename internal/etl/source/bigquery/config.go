@@ -25,51 +25,52 @@ const (
 
 var identifierRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// Config configures a Source. Identifiers are validated by Validate (and again by the
-// caller's config load) before they are templated into SQL; values never are.
+// Config configures a Source; the tagged fields are the bigquery.* configuration keys.
+// Identifiers are validated by Validate (at config load, and again by New) before
+// they are templated into SQL; values never are.
 type Config struct {
 	// Project and Dataset hold the source tables: `Project.Dataset.<table>`.
-	Project string
-	Dataset string
+	Project string `mapstructure:"project"`
+	Dataset string `mapstructure:"dataset"`
 	// BillingProject runs the query jobs; empty means Project.
-	BillingProject string
+	BillingProject string `mapstructure:"billing_project"`
 	// UID is substituted for {uid} in the table patterns.
-	UID string
+	UID string `mapstructure:"uid"`
 	// Location of the dataset (US, EU, southamerica-west1, …); jobs run there.
-	Location string
+	Location string `mapstructure:"location"`
 	// Tables maps a logical table name to its BigQuery table pattern ({uid} allowed);
 	// a table not listed uses etl.Table.BQTable.
-	Tables map[string]string
+	Tables map[string]string `mapstructure:"-"`
 	// MaximumBytesBilled caps every query job (0 = the project's default).
-	MaximumBytesBilled int64
+	MaximumBytesBilled int64 `mapstructure:"maximum_bytes_billed"`
 	// QueryTimeout bounds one attempt of a query, from submission to its last page,
 	// and is sent as the job timeout. Zero means DefaultQueryTimeout.
-	QueryTimeout time.Duration
+	QueryTimeout time.Duration `mapstructure:"query_timeout"`
 	// PageSize asks for REST pages of at most this many rows (0 = BigQuery's choice,
 	// about 10 MB per page).
-	PageSize int
+	PageSize int `mapstructure:"-"`
 	// MaxRetries is how many times a retryable failure is retried (0 = none).
-	MaxRetries int
+	MaxRetries int `mapstructure:"max_retries"`
 	// StorageRead reads results through the BigQuery Storage Read API (Arrow, several
 	// streams) instead of REST pages.
-	StorageRead bool
+	StorageRead bool `mapstructure:"storage_read"`
 	// EjecutivosIDCliente is the @id_cliente of the ejecutivos query.
-	EjecutivosIDCliente int64
+	EjecutivosIDCliente int64 `mapstructure:"-"`
 	// Command and RunID label every job (app=pulso, command, run_id).
-	Command string
-	RunID   string
+	Command string `mapstructure:"-"`
+	RunID   string `mapstructure:"-"`
 	// CredentialsFile is a service-account (or other) JSON key; empty means Application
 	// Default Credentials.
-	CredentialsFile string
+	CredentialsFile string `mapstructure:"credentials_file"`
 	// Endpoint overrides the REST endpoint (an emulator, a test server); with no
 	// CredentialsFile nothing is authenticated. StorageEndpoint likewise overrides the
 	// Storage Read gRPC endpoint (plaintext when unauthenticated).
-	Endpoint        string
-	StorageEndpoint string
+	Endpoint        string `mapstructure:"endpoint"`
+	StorageEndpoint string `mapstructure:"-"`
 	// RetryInitial and RetryMax shape the back-off (defaults 1 s and 32 s, the BigQuery
 	// SLA's suggestion); tests shorten them.
-	RetryInitial time.Duration
-	RetryMax     time.Duration
+	RetryInitial time.Duration `mapstructure:"-"`
+	RetryMax     time.Duration `mapstructure:"-"`
 }
 
 func (c *Config) withDefaults() {
@@ -95,14 +96,14 @@ func (c *Config) Validate(reg *etl.Registry) error {
 	var errs []error
 	check := func(key, val string) {
 		if !identifierRE.MatchString(val) {
-			errs = append(errs, fmt.Errorf("bigquery: %s %q must match %s", key, val, identifierRE))
+			errs = append(errs, fmt.Errorf("%s %q: must match %s", key, val, identifierRE))
 		}
 	}
-	check("project", c.Project)
-	check("dataset", c.Dataset)
-	check("uid", c.UID)
+	check("bigquery.project", c.Project)
+	check("bigquery.dataset", c.Dataset)
+	check("bigquery.uid", c.UID)
 	if c.BillingProject != "" {
-		check("billing project", c.BillingProject)
+		check("bigquery.billing_project", c.BillingProject)
 	}
 	names := make([]string, 0, len(c.Tables))
 	for n := range c.Tables {
@@ -113,16 +114,16 @@ func (c *Config) Validate(reg *etl.Registry) error {
 		if _, ok := reg.Table(n); !ok {
 			errs = append(errs, fmt.Errorf("bigquery: unknown table %q", n))
 		}
-		check("table "+n, strings.ReplaceAll(c.Tables[n], "{uid}", c.UID))
+		check("tables."+n+".bq_table", strings.ReplaceAll(c.Tables[n], "{uid}", c.UID))
 	}
 	if c.MaximumBytesBilled < 0 {
-		errs = append(errs, fmt.Errorf("bigquery: maximum_bytes_billed %d must be ≥ 0", c.MaximumBytesBilled))
+		errs = append(errs, fmt.Errorf("bigquery.maximum_bytes_billed %d: want ≥ 0 (0 = the project's default)", c.MaximumBytesBilled))
 	}
 	if c.MaxRetries < 0 {
-		errs = append(errs, fmt.Errorf("bigquery: max_retries %d must be ≥ 0", c.MaxRetries))
+		errs = append(errs, fmt.Errorf("bigquery.max_retries %d: want ≥ 0", c.MaxRetries))
 	}
 	if c.QueryTimeout < 0 {
-		errs = append(errs, fmt.Errorf("bigquery: query_timeout %s must be ≥ 0", c.QueryTimeout))
+		errs = append(errs, fmt.Errorf("bigquery.query_timeout %s: want ≥ 0", c.QueryTimeout))
 	}
 	for k, v := range c.labels() {
 		if !labelRE.MatchString(v) {

@@ -85,7 +85,7 @@ func (s *Source) SetRun(command, runID string) error {
 func (s *Source) Close() error { return s.client.Close() }
 
 // Kind is "bigquery".
-func (s *Source) Kind() string { return "bigquery" }
+func (s *Source) Kind() etl.SourceKind { return etl.SourceBigQuery }
 
 // Parts is one part per table: the table's query.
 func (s *Source) Parts(_ context.Context, t *etl.Table) ([]etl.Part, error) {

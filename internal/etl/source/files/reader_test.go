@@ -455,7 +455,7 @@ func TestOpenFileGzip(t *testing.T) {
 	}
 	t.Run("whole", func(t *testing.T) {
 		p := write("ok.csv.gz", full)
-		r, err := OpenFile(context.Background(), p, ej, Options{})
+		r, err := openFile(context.Background(), p, -1, ej, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,7 +467,7 @@ func TestOpenFileGzip(t *testing.T) {
 	})
 	t.Run("truncated", func(t *testing.T) {
 		p := write("trunc.csv.gz", full[:len(full)/2])
-		r, err := OpenFile(context.Background(), p, ej, Options{})
+		r, err := openFile(context.Background(), p, -1, ej, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -489,7 +489,7 @@ func TestOpenFileGzip(t *testing.T) {
 		bad[len(bad)/2] ^= 0xff
 		bad[len(bad)/2+1] ^= 0xff
 		p := write("corrupt.csv.gz", bad)
-		r, err := OpenFile(context.Background(), p, ej, Options{})
+		r, err := openFile(context.Background(), p, -1, ej, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -501,14 +501,14 @@ func TestOpenFileGzip(t *testing.T) {
 	})
 	t.Run("not gzip", func(t *testing.T) {
 		p := write("plain.csv.gz", []byte(body.String()))
-		_, err := OpenFile(context.Background(), p, ej, Options{})
+		_, err := openFile(context.Background(), p, -1, ej, Options{})
 		if !errors.Is(err, etl.ErrStructural) || !strings.Contains(err.Error(), "file "+p+": not a gzip file") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {
 		p := filepath.Join(dir, "nope.csv")
-		_, err := OpenFile(context.Background(), p, ej, Options{})
+		_, err := openFile(context.Background(), p, -1, ej, Options{})
 		if !errors.Is(err, etl.ErrStructural) || !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("err = %v", err)
 		}
@@ -518,7 +518,7 @@ func TestOpenFileGzip(t *testing.T) {
 			// root reads anything: a directory with a landing name is unreadable as a file.
 			p := filepath.Join(dir, "adir.csv")
 			os.Mkdir(p, 0o755)
-			r, err := OpenFile(context.Background(), p, ej, Options{})
+			r, err := openFile(context.Background(), p, -1, ej, Options{})
 			if err == nil {
 				_, err = drain(t, r, ej, p)
 				r.Close()
@@ -530,7 +530,7 @@ func TestOpenFileGzip(t *testing.T) {
 		}
 		p := write("locked.csv", []byte(body.String()))
 		os.Chmod(p, 0)
-		_, err := OpenFile(context.Background(), p, ej, Options{})
+		_, err := openFile(context.Background(), p, -1, ej, Options{})
 		if !errors.Is(err, etl.ErrStructural) || !errors.Is(err, os.ErrPermission) {
 			t.Fatalf("err = %v", err)
 		}
@@ -538,7 +538,7 @@ func TestOpenFileGzip(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		p := write("big.csv", []byte(strings.Repeat(body.String(), 3)))
 		ctx, cancel := context.WithCancel(context.Background())
-		r, err := OpenFile(ctx, p, ej, Options{})
+		r, err := openFile(ctx, p, -1, ej, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -599,7 +599,7 @@ func TestHugeField(t *testing.T) {
 			runtime.GC()
 			var before runtime.MemStats
 			runtime.ReadMemStats(&before)
-			r, err := OpenFile(context.Background(), p, ej, Options{})
+			r, err := openFile(context.Background(), p, -1, ej, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,7 +30,7 @@ const DefaultMaxFieldBytes = 1 << 20
 // Options configure the readers.
 type Options struct {
 	// MaxFieldBytes bounds one field (files.max_field_bytes); 0 means 1 MiB.
-	MaxFieldBytes int
+	MaxFieldBytes int `mapstructure:"max_field_bytes"`
 
 	bufSize int // read buffer size for tests (0 = bufSize); at least 16
 }
@@ -42,16 +42,19 @@ func (o Options) maxField() int {
 	return o.MaxFieldBytes
 }
 
-// extensions a landing file may have, longest first so .csv.gz wins over .csv.
-var extensions = []string{".csv.gz", ".csv", ".ndjson"}
-
 func landingExt(name string) string {
-	for _, e := range extensions {
-		if strings.HasSuffix(name, e) {
+	for _, f := range Formats {
+		if e := "." + f.Ext(); strings.HasSuffix(name, e) {
 			return e
 		}
 	}
 	return ""
+}
+
+// IsLandingName reports whether a file name is one the directory source reads: a
+// landing extension, not a dot file (temporary files of writers in progress).
+func IsLandingName(name string) bool {
+	return !strings.HasPrefix(name, ".") && landingExt(name) != ""
 }
 
 // Discover lists the landing files of a table in lexicographic path order:
@@ -68,8 +71,8 @@ func Discover(dir string, t *etl.Table) ([]string, error) {
 		return nil, fmt.Errorf("landing directory %s is not a directory", dir)
 	}
 	var out []string
-	for _, e := range extensions {
-		p := filepath.Join(dir, t.Name+e)
+	for _, f := range Formats {
+		p := filepath.Join(dir, t.Name+"."+f.Ext())
 		ok, err := isRegular(p)
 		if err != nil {
 			return nil, err
@@ -131,7 +134,7 @@ var _ etl.Source = (*Source)(nil)
 func New(dir string, opts Options) *Source { return &Source{dir: dir, opts: opts} }
 
 // Kind is "dir".
-func (s *Source) Kind() string { return "dir" }
+func (s *Source) Kind() etl.SourceKind { return etl.SourceDir }
 
 // Parts lists the table's landing files (Discover) with their size and hex sha256,
 // hashed by streaming each file once. An unreadable file is a structural error.
@@ -189,13 +192,9 @@ func (s *Source) Open(ctx context.Context, t *etl.Table, p etl.Part, _ etl.Windo
 	return openFile(ctx, p.Name, size, t, s.opts)
 }
 
-// OpenFile reads one landing file, picking the reader by extension (.csv, .csv.gz,
-// .ndjson). A file that cannot be opened, or a .csv.gz without a gzip header, is a
-// structural error.
-func OpenFile(ctx context.Context, path string, t *etl.Table, opts Options) (etl.RecordReader, error) {
-	return openFile(ctx, path, -1, t, opts)
-}
-
+// openFile reads one landing file, picking the reader by extension (.csv, .csv.gz,
+// .ndjson); size ≥ 0 is checked against what is read. A file that cannot be opened,
+// or a .csv.gz without a gzip header, is a structural error.
 func openFile(ctx context.Context, path string, size int64, t *etl.Table, opts Options) (etl.RecordReader, error) {
 	ext := landingExt(path)
 	if ext == "" {

@@ -3,8 +3,11 @@ package files
 import (
 	"bufio"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,6 +24,10 @@ const (
 	FormatCSVGz                // <table>.csv.gz: CSV inside a deterministic gzip stream
 	FormatNDJSON               // <table>.ndjson: BigQuery NDJSON export form
 )
+
+// Formats lists every landing format, .csv.gz before .csv so that the longer
+// extension wins when a name is matched against them.
+var Formats = []Format{FormatCSVGz, FormatCSV, FormatNDJSON}
 
 // ParseFormat reads a --format value: "csv", "csv.gz" or "ndjson".
 func ParseFormat(s string) (Format, error) {
@@ -204,8 +211,24 @@ func (w *Writer) Close() error {
 type FileWriter struct {
 	*Writer
 	f    *os.File
+	sum  *digest
 	path string
 	done bool
+}
+
+// digest hashes and counts the bytes written through it, so a landing file's size
+// and sha256 come without reading it back.
+type digest struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (d *digest) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	d.h.Write(p[:n])
+	d.n += int64(n)
+	return n, err
 }
 
 // CreateFile starts <dir>/<table>.<ext>; call Write for each row, then Close (or
@@ -235,13 +258,14 @@ func CreatePath(path string, t *etl.Table, format Format) (*FileWriter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	w, err := NewWriter(f, t, format)
+	sum := &digest{w: f, h: sha256.New()}
+	w, err := NewWriter(sum, t, format)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	return &FileWriter{Writer: w, f: f, path: path}, nil
+	return &FileWriter{Writer: w, f: f, sum: sum, path: path}, nil
 }
 
 // Path is the final path of the file, <dir>/<table>.<ext>.
@@ -272,6 +296,11 @@ func (fw *FileWriter) Close() error {
 		return fmt.Errorf("write %s: %w", fw.path, err)
 	}
 	return nil
+}
+
+// Digest is the size and hex sha256 of the file written (complete after Close).
+func (fw *FileWriter) Digest() (int64, string) {
+	return fw.sum.n, hex.EncodeToString(fw.sum.h.Sum(nil))
 }
 
 // Abort discards the temporary file; Path is left as it was. Abort after Close is a

@@ -94,34 +94,19 @@ func (fw *fileW) close(o *output) error {
 // abort discards a file after an error.
 func (fw *fileW) abort() { fw.fw.Abort() }
 
-// landingExts are the landing file extensions the directory source reads.
-var landingExts = []string{".csv", ".csv.gz", ".ndjson"}
-
-func isLanding(name string) bool {
-	if strings.HasPrefix(name, ".") {
-		return false
-	}
-	for _, e := range landingExts {
-		if strings.HasSuffix(name, e) {
-			return true
-		}
-	}
-	return false
-}
-
 // removeStale deletes landing files of the nine tables this run did not write.
 func (g *generator) removeStale() error {
 	for _, name := range tableNames {
 		var cands []string
-		for _, e := range landingExts {
-			cands = append(cands, filepath.Join(g.out.dir, name+e))
+		for _, f := range files.Formats {
+			cands = append(cands, filepath.Join(g.out.dir, name+"."+f.Ext()))
 		}
 		entries, err := os.ReadDir(filepath.Join(g.out.dir, name))
 		if err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("synthetic: %w", err)
 		}
 		for _, e := range entries {
-			if !e.IsDir() && isLanding(e.Name()) {
+			if !e.IsDir() && files.IsLandingName(e.Name()) {
 				cands = append(cands, filepath.Join(g.out.dir, name, e.Name()))
 			}
 		}

@@ -183,9 +183,6 @@ func (e *Emulator) Stop() {
 	}
 }
 
-// Stderr is what the emulator logged (for failure messages).
-func (e *Emulator) Stderr() string { return e.stderr.String() }
-
 // StartT starts the emulator for one test and stops it at cleanup; a missing binary
 // fails the test.
 func StartT(t testing.TB, f Fixture) *Emulator {

@@ -1,0 +1,3 @@
+
+		INSERT INTO etl.pending_change (table_name, archivo, day, nro_documento, run_id)
+		SELECT DISTINCT $2, a, d::date, n, $1::bigint FROM (SELECT NULL::text AS a, s."fecha_proceso"::text AS d, NULL::text AS n FROM "raw"."trandeuda" s WHERE s.etl_run_id = $1) x
