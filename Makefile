@@ -54,6 +54,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME) ./internal/etl/source/files
 	$(GO) test -run '^$$' -fuzz '^FuzzReadNDJSON$$' -fuzztime $(FUZZTIME) ./internal/etl/source/files
+	$(GO) test -run '^$$' -fuzz '^FuzzDecimal$$' -fuzztime $(FUZZTIME) ./internal/etl
 
 # domain.md §6 as a property: random small worlds replayed run by run, each run's
 # incremental transform compared with a full rebuild, for FUZZTIME; a failing seed is

@@ -15,7 +15,13 @@ type decimal struct {
 
 var errNotDecimal = errors.New("not a decimal number")
 
-// parseDecimal reads [+-]digits[.digits][e[+-]digits]; NaN and Inf are not numbers.
+// maxExponent bounds the exponent as written: no FLOAT64 or money value needs more,
+// and the digits integerText and money render grow with it.
+const maxExponent = 10000
+
+// parseDecimal reads [+-]digits[.digits][e[+-]digits], where the digits before or after
+// the point may be omitted but not both, and the exponent is within ±maxExponent; NaN
+// and Inf are not numbers.
 func parseDecimal(s string) (decimal, error) {
 	var d decimal
 	i := 0
@@ -66,10 +72,12 @@ exponent:
 		}
 		exp := 0
 		for ; i < len(s); i++ {
-			if s[i] < '0' || s[i] > '9' || exp > 10000 {
+			if s[i] < '0' || s[i] > '9' {
 				return d, errNotDecimal
 			}
-			exp = exp*10 + int(s[i]-'0')
+			if exp = exp*10 + int(s[i]-'0'); exp > maxExponent {
+				return d, errNotDecimal
+			}
 		}
 		if expNeg {
 			exp = -exp
@@ -79,7 +87,8 @@ exponent:
 	d.digits = strings.TrimRight(b.String(), "0")
 	d.point = intDigits
 	if d.digits == "" {
-		d.neg = false
+		// Zero has no sign, nor a fraction however written ("0.00", "0e-5").
+		d.neg, d.point = false, 0
 	}
 	return d, nil
 }
