@@ -3,10 +3,12 @@ package files
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
@@ -21,6 +23,9 @@ const (
 	warnKeys = 20
 	// nestedClip is how much of a nested value Raw keeps.
 	nestedClip = 1024
+	// lineSlack is what a line may hold beyond full-size loaded values: keys,
+	// punctuation, escapes and other keys.
+	lineSlack = 64 << 10
 )
 
 type valueKind uint8
@@ -38,13 +43,13 @@ type pair struct {
 	key   span // in kb
 	val   span // in rb
 	kind  valueKind
-	col   int // column index, -1 unknown
-	size  int64
+	size  int
 	clipd bool
 }
 
 // NDJSONReader streams the records of one landing NDJSON file in the BigQuery export
-// form (domain.md §2): one JSON object per line, keys = column names.
+// form (domain.md §2): one JSON object per line, keys = column names. Lines are read
+// whole (up to a limit) and parsed with encoding/json.
 //
 // Semantics, all documented behaviour:
 //   - Keys match column names case-insensitively (ASCII). Unknown keys are ignored
@@ -54,22 +59,25 @@ type pair struct {
 //     literal text exactly as written ("12.50" stays "12.50", 1e3 stays "1e3"); true
 //     and false are "true" and "false".
 //   - A nested object or array as the value of a loaded column is an invalid_value row
-//     fault (its syntax is still checked, up to 256 levels deep).
+//     fault.
 //   - A leading UTF-8 BOM is stripped. Blank lines (only spaces, tabs, CR) are
-//     skipped. Anything on a line that is not one JSON object (bad syntax, an object
-//     spanning lines, data after the object, a value nested deeper than 256 levels) is
-//     a structural error naming file and line: such a file is not NDJSON.
+//     skipped. A line that is not one valid JSON object (as json.Valid judges it: bad
+//     syntax, an object spanning lines, data after the object, nesting deeper than
+//     encoding/json's limit) is a structural error naming file and line: such a file
+//     is not NDJSON.
 //   - A string with invalid UTF-8 or a NUL (\u0000) in a loaded column is an
 //     invalid_utf8 row fault; unpaired surrogate escapes become U+FFFD, as in
-//     encoding/json. A value longer than MaxFieldBytes is field_too_large and is not
-//     kept in memory beyond the limit.
+//     encoding/json. A value longer than MaxFieldBytes is field_too_large.
+//   - A line longer than len(columns) × MaxFieldBytes + 64 KiB is a field_too_large
+//     row fault with no column, whatever it holds (unless it is blank): it is read to
+//     its end without being held in memory beyond that limit.
 //   - NDJSON has no header, so there is no missing-required-column check: a file
 //     cannot show that a column is absent rather than NULL in every row (an export
 //     may omit NULL keys). An absent column is NULL, and the converter rejects the
 //     rows where that column is NOT NULL (missing_value).
-//   - Memory is bounded per line whatever it holds: each loaded column keeps at most
-//     MaxFieldBytes; other values (kept only for Raw) at most 4 KiB each, and no more
-//     than the table's width plus 64 of them.
+//   - Memory is bounded by the line limit; Raw keeps each loaded column up to
+//     MaxFieldBytes, other values up to 4 KiB each, and no more than the table's
+//     width plus 64 of them.
 //
 // Fields lifetime: as CSVReader (valid until the next Next with the same Record; the
 // strings themselves never alias a reader buffer and may be kept).
@@ -77,6 +85,7 @@ type NDJSONReader struct {
 	in      input
 	t       *etl.Table
 	max     int
+	maxLine int64
 	colIdx  map[string]int
 	closers []io.Closer
 	started bool
@@ -87,21 +96,20 @@ type NDJSONReader struct {
 	unknownNames []string
 	unknownCount int
 
-	// the record being parsed
-	rb, kb  []byte
-	lower   []byte
-	pairs   []pair
-	vals    []int // column → pair index, -1 absent
-	npairs  int
+	// the line being read
 	recLine int64
-	fault   *etl.Fault
-	guess   int
-	nest    int // depth inside a nested value
+	lineLen int64    // its length without '\n', even when not all of it was kept
+	eol     bool     // it ended with '\n' (not at end of file)
+	spill   [][]byte // its start, when longer than the read buffer
+	long    []byte   // spill joined
+	lr      bytes.Reader
 
-	fstart int
-	flen   int64
-	flimit int64
-	fbuf   *[]byte
+	// the record being parsed
+	rb, kb []byte
+	pairs  []pair
+	vals   []int // column → pair index, -1 absent
+	npairs int
+	fault  *etl.Fault
 }
 
 // NewNDJSONReader reads a landing NDJSON file from r; name is the path named in records
@@ -114,6 +122,10 @@ func newNDJSONReader(ctx context.Context, r io.Reader, name string, t *etl.Table
 	nr := &NDJSONReader{in: newInput(ctx, name, r, false, opts), t: t, max: opts.maxField(),
 		colIdx: make(map[string]int, len(t.Columns)), unknownSet: map[string]struct{}{},
 		vals: make([]int, len(t.Columns))}
+	nr.maxLine = math.MaxInt64
+	if cols := int64(max(len(t.Columns), 1)); int64(nr.max) <= (math.MaxInt64-lineSlack)/cols {
+		nr.maxLine = cols*int64(nr.max) + lineSlack
+	}
 	for i, c := range t.Columns {
 		nr.colIdx[c.Name] = i
 	}
@@ -141,692 +153,330 @@ func (r *NDJSONReader) Next(rec *etl.Record) (bool, error) {
 	}
 	if !r.started {
 		r.started = true
-		if err := r.ensure(3); err != nil {
+		if err := r.stripBOM(); err != nil {
 			r.err = err
 			return false, err
 		}
-		if bytes.HasPrefix(r.in.buf[r.in.r:r.in.w], []byte("\xef\xbb\xbf")) {
-			r.in.r += 3
-		}
 	}
-	ok, err := r.parse()
-	if err != nil {
-		r.err = err
-		return false, err
-	}
-	if !ok {
-		r.done = true
-		return false, nil
-	}
-	r.checkText()
-	r.emit(rec)
-	return true, nil
-}
-
-func (r *NDJSONReader) peek() (byte, bool, error) {
-	in := &r.in
-	if in.r == in.w {
-		if err := in.more(); err != nil {
-			return 0, false, err
-		}
-		if in.r == in.w {
-			return 0, false, nil
-		}
-	}
-	return in.buf[in.r], true, nil
-}
-
-// ws skips spaces, tabs and CRs and peeks at the next byte (a LF is returned).
-func (r *NDJSONReader) ws() (byte, bool, error) {
-	in := &r.in
 	for {
-		for in.r < in.w {
-			switch c := in.buf[in.r]; c {
-			case ' ', '\t', '\r':
-				in.r++
-			default:
-				return c, true, nil
-			}
+		line, blank, ok, err := r.line()
+		if err != nil {
+			r.err = err
+			return false, err
 		}
-		c, ok, err := r.peek()
-		if !ok || err != nil {
-			return c, ok, err
+		if !ok {
+			r.done = true
+			return false, nil
 		}
+		switch {
+		case blank:
+			continue
+		case r.lineLen > r.maxLine:
+			r.emitLong(rec, line)
+			return true, nil
+		}
+		if err := r.parse(line); err != nil {
+			r.err = err
+			return false, err
+		}
+		r.emit(rec)
+		return true, nil
 	}
 }
 
-// ensure makes n bytes available unless the file ends first.
-func (r *NDJSONReader) ensure(n int) error {
+func (r *NDJSONReader) stripBOM() error {
 	in := &r.in
-	for in.w-in.r < n && !in.eof {
+	for in.w-in.r < 3 && !in.eof {
 		if err := in.more(); err != nil {
 			return err
 		}
 	}
+	if bytes.HasPrefix(in.buf[in.r:in.w], []byte("\xef\xbb\xbf")) {
+		in.r += 3
+	}
 	return nil
 }
 
-// syntax is the structural error for an unexpected byte (ok=false: end of file).
-func (r *NDJSONReader) syntax(c byte, ok bool, want string) error {
-	switch {
-	case !ok:
-		return r.in.structural(r.recLine, "", "not NDJSON: the JSON object is not closed at end of file")
-	case c == '\n':
-		return r.in.structural(r.recLine, "", "not NDJSON: the JSON object is not closed on its line")
+// line reads the next line without its '\n': a slice of the read buffer or of r.long,
+// valid until the next call. A line over the limit is read to its end but only its
+// start is kept and returned. ok is false at end of input.
+func (r *NDJSONReader) line() (line []byte, blank, ok bool, err error) {
+	in := &r.in
+	r.recLine = in.line
+	clear(r.spill)
+	r.spill = r.spill[:0]
+	var spilled int64
+	blank = true
+	seen := 0 // bytes after in.r known to hold no '\n'
+	for {
+		buf := in.buf[in.r:in.w]
+		i := bytes.IndexByte(buf[seen:], '\n')
+		if i >= 0 || in.eof {
+			if i >= 0 {
+				buf = buf[:seen+i]
+				in.r += seen + i + 1
+				in.line++
+			} else {
+				in.r = in.w
+			}
+			r.eol = i >= 0
+			r.lineLen = spilled + int64(len(buf))
+			if !r.eol && r.lineLen == 0 {
+				return nil, false, false, nil
+			}
+			blank = blank && isBlank(buf)
+			if len(r.spill) == 0 {
+				return buf, blank, true, nil
+			}
+			keep := r.lineLen
+			if keep > r.maxLine {
+				keep = rawClip // the start Raw shows, the same whatever the buffer size
+			}
+			r.long = r.long[:0]
+			for _, p := range append(r.spill, buf) {
+				if int64(len(r.long)) >= keep {
+					break
+				}
+				r.long = append(r.long, p...)
+			}
+			return r.long[:min(int64(len(r.long)), keep)], blank, true, nil
+		}
+		seen = len(buf)
+		if in.full() {
+			// No '\n' in a full buffer: set its bytes aside while the line is within
+			// the limit (and Raw's start is not complete), and only count them beyond.
+			if spilled <= max(r.maxLine, rawClip) {
+				r.spill = append(r.spill, bytes.Clone(buf))
+			}
+			spilled += int64(len(buf))
+			blank = blank && isBlank(buf)
+			in.r, seen = in.w, 0
+		}
+		if err := in.more(); err != nil {
+			return nil, false, false, err
+		}
 	}
-	return r.in.structural(r.recLine, "", "not NDJSON: unexpected %s in the JSON object, want %s", strconv.QuoteRune(rune(c)), want)
 }
 
-// parse reads one object line into pairs; false at end of file.
-func (r *NDJSONReader) parse() (bool, error) {
-	in := &r.in
-	var c byte
-	var ok bool
-	var err error
-	for {
-		c, ok, err = r.ws()
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			return false, nil
-		}
-		if c != '\n' {
-			break
-		}
-		in.r++
-		in.line++
-	}
-	r.recLine = in.line
+// isBlank reports a run of JSON whitespace other than '\n'.
+func isBlank(b []byte) bool {
+	return len(bytes.TrimLeft(b, " \t\r")) == 0
+}
+
+// emitLong fills rec with the fault of a line over the limit; start is its beginning.
+func (r *NDJSONReader) emitLong(rec *etl.Record, start []byte) {
+	rec.Source = r.in.name
+	rec.Line = r.recLine
+	rec.Fields = rec.Fields[:0]
+	rec.Fault = &etl.Fault{Reason: etl.ReasonFieldTooLarge,
+		Detail: fmt.Sprintf("line of %d bytes exceeds the NDJSON line limit of %d bytes (%d columns × files.max_field_bytes + %d)",
+			r.lineLen, r.maxLine, len(r.t.Columns), lineSlack)}
+	b := append(make([]byte, 0, rawClip+32), `{"line":`...)
+	b = appendJSONString(b, string(start[:min(len(start), rawClip)])+"… (truncated)")
+	rec.Raw = append(b, '}')
+}
+
+// parse reads one non-blank line within the limit into pairs.
+func (r *NDJSONReader) parse(line []byte) error {
 	r.rb, r.kb = r.rb[:0], r.kb[:0]
 	r.pairs = r.pairs[:0]
 	r.npairs = 0
 	r.fault = nil
-	r.guess = 0
 	for i := range r.vals {
 		r.vals[i] = -1
 	}
-	if c != '{' {
-		return false, in.structural(r.recLine, "", "not NDJSON: the line is not a JSON object")
+	if bytes.TrimLeft(line, " \t\r")[0] != '{' {
+		return r.in.structural(r.recLine, "", "not NDJSON: the line is not a JSON object")
 	}
-	in.r++
-	if c, ok, err = r.ws(); err != nil {
-		return false, err
+	// Validating first makes json.Valid the whole syntax contract; the walk below
+	// then only splits members.
+	if !json.Valid(line) {
+		return r.invalid(line)
 	}
-	if ok && c == '}' {
-		in.r++
-	} else {
-		for {
-			if !ok || c != '"' {
-				return false, r.syntax(c, ok, "a string key")
-			}
-			in.r++
-			if err := r.member(); err != nil {
-				return false, err
-			}
-			if c, ok, err = r.ws(); err != nil {
-				return false, err
-			}
-			if ok && c == ',' {
-				in.r++
-				if c, ok, err = r.ws(); err != nil {
-					return false, err
-				}
-				continue
-			}
-			if ok && c == '}' {
-				in.r++
-				break
-			}
-			return false, r.syntax(c, ok, `"," or "}"`)
+	r.lr.Reset(line)
+	dec := json.NewDecoder(&r.lr)
+	if _, err := dec.Token(); err != nil { // {
+		return r.walkError(err)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return r.walkError(err)
 		}
-	}
-	if c, ok, err = r.ws(); err != nil {
-		return false, err
-	}
-	if ok {
-		if c != '\n' {
-			return false, in.structural(r.recLine, "", "not NDJSON: unexpected %s after the JSON object", strconv.QuoteRune(rune(c)))
+		key, ok := tok.(string)
+		if !ok {
+			return r.walkError(fmt.Errorf("key %v is not a string", tok))
 		}
-		in.r++
-		in.line++
-	}
-	return true, nil
-}
-
-// member parses `key": value` (the key's opening quote consumed) and records it.
-func (r *NDJSONReader) member() error {
-	in := &r.in
-	p := pair{col: -1}
-	p.key.start = len(r.kb)
-	r.begin(&r.kb, maxKeyBytes)
-	if err := r.str(); err != nil {
-		return err
-	}
-	p.key.end = len(r.kb)
-	keyClipped := r.flen > maxKeyBytes
-	if !keyClipped {
-		p.col = r.lookup(r.kb[p.key.start:p.key.end])
-	}
-	c, ok, err := r.ws()
-	if err != nil {
-		return err
-	}
-	if !ok || c != ':' {
-		return r.syntax(c, ok, `":"`)
-	}
-	in.r++
-	if c, ok, err = r.ws(); err != nil {
-		return err
-	}
-	if !ok {
-		return r.syntax(c, ok, "a value")
-	}
-	p.val.start = len(r.rb)
-	dup := p.col >= 0 && r.vals[p.col] >= 0
-	// Memory stays bounded whatever the line: a loaded column's first value is kept
-	// (up to MaxFieldBytes); other keys only up to a count and size, for Raw.
-	store := (p.col >= 0 && !dup) || len(r.pairs) < len(r.t.Columns)+extraFields
-	limit := int64(r.max)
-	switch {
-	case !store:
-		limit = 0
-	case p.col < 0 || dup:
-		limit = min(limit, maxIgnored)
-	}
-	r.begin(&r.rb, limit)
-	switch {
-	case c == '"':
-		in.r++
-		p.kind = kindString
-		err = r.str()
-	case c == '-' || (c >= '0' && c <= '9'):
-		p.kind = kindNumber
-		err = r.number()
-	case c == 't':
-		p.kind = kindTrue
-		err = r.literal("true")
-	case c == 'f':
-		p.kind = kindFalse
-		err = r.literal("false")
-	case c == 'n':
-		p.kind = kindNull
-		err = r.literal("null")
-	case c == '{' || c == '[':
-		p.kind = kindNested
-		r.flimit = min(r.flimit, nestedClip)
-		err = r.nested()
-	default:
-		return r.syntax(c, ok, "a JSON value")
-	}
-	if err != nil {
-		return err
-	}
-	p.val.end = len(r.rb)
-	p.size = r.flen
-	p.clipd = r.flen > r.flimit
-	r.npairs++
-	if p.col < 0 {
-		r.noteUnknown(r.kb[p.key.start:p.key.end], keyClipped)
-	}
-	if dup && r.fault == nil {
-		r.fault = &etl.Fault{Reason: etl.ReasonInvalidValue, Column: r.t.Columns[p.col].Name,
-			Detail: fmt.Sprintf("key %q appears more than once", r.kb[p.key.start:p.key.end])}
-	}
-	if !store {
-		r.kb = r.kb[:p.key.start]
-		return nil
-	}
-	r.pairs = append(r.pairs, p)
-	if p.col >= 0 && !dup {
-		r.vals[p.col] = len(r.pairs) - 1
-		if p.kind == kindNested || p.clipd {
-			r.check(&r.pairs[len(r.pairs)-1])
+		from := dec.InputOffset()
+		if err := dec.Decode(new(skipValue)); err != nil {
+			return r.walkError(err)
+		}
+		// The value as written: what follows the key, less the colon and spaces.
+		if err := r.member(key, bytes.TrimLeft(line[from:dec.InputOffset()], " \t\r:")); err != nil {
+			return r.walkError(err)
 		}
 	}
 	return nil
 }
 
-// check notes the first row fault of a loaded value.
-func (r *NDJSONReader) check(p *pair) {
-	if r.fault != nil {
-		return
-	}
-	name := r.t.Columns[p.col].Name
+// skipValue ignores the value decoded into it: decoding only finds where it ends.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
+
+// invalid is the structural error for a line json.Valid rejects, from encoding/json's
+// own diagnosis of it.
+func (r *NDJSONReader) invalid(line []byte) error {
+	r.lr.Reset(line)
+	dec := json.NewDecoder(&r.lr)
+	err := dec.Decode(new(skipValue))
+	var se *json.SyntaxError
 	switch {
-	case p.kind == kindNested:
-		r.fault = &etl.Fault{Reason: etl.ReasonInvalidValue, Column: name,
-			Detail: "nested JSON object or array; want a string, number, boolean or null"}
-	case p.clipd:
-		r.fault = &etl.Fault{Reason: etl.ReasonFieldTooLarge, Column: name,
-			Detail: fmt.Sprintf("value of %d bytes exceeds files.max_field_bytes (%d)", p.size, r.max)}
-	case p.kind == kindString:
-		v := r.rb[p.val.start:p.val.end]
-		if detail := badText(v); detail != "" {
-			r.fault = &etl.Fault{Reason: etl.ReasonInvalidUTF8, Column: name, Detail: detail}
+	case err == nil:
+		if rest := bytes.TrimLeft(line[dec.InputOffset():], " \t\r"); len(rest) > 0 {
+			return r.in.structural(r.recLine, "", "not NDJSON: unexpected %s after the JSON object", strconv.QuoteRune(rune(rest[0])))
 		}
+	case errors.Is(err, io.ErrUnexpectedEOF) && r.eol:
+		return r.in.structural(r.recLine, "", "not NDJSON: the JSON object is not closed on its line")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return r.in.structural(r.recLine, "", "not NDJSON: the JSON object is not closed at end of file")
+	case errors.As(err, &se):
+		return r.in.structural(r.recLine, "", "not NDJSON: %s (byte %d of the line)", se, se.Offset)
 	}
+	return r.in.structural(r.recLine, "", "not NDJSON: invalid JSON (%v)", err)
 }
 
-// checkText looks for invalid UTF-8 or NUL in the loaded string values, once per
-// record over all of them, and per value only when something is wrong.
-func (r *NDJSONReader) checkText() {
-	if r.fault != nil || (utf8.Valid(r.rb) && bytes.IndexByte(r.rb, 0) < 0) {
-		return
+// walkError reports a failure splitting a line json.Valid accepted: a bug, not data.
+func (r *NDJSONReader) walkError(err error) error {
+	return &etl.StructuralError{File: r.in.name, Line: r.recLine, Msg: "reading a valid JSON object", Err: err}
+}
+
+// member records one key and its value as written.
+func (r *NDJSONReader) member(key string, v []byte) error {
+	r.npairs++
+	col := -1
+	clipped := len(key) > maxKeyBytes
+	if clipped {
+		key = key[:maxKeyBytes]
+	} else {
+		col = r.lookup(key)
 	}
-	for _, pi := range r.vals {
-		if pi >= 0 && r.pairs[pi].kind == kindString {
-			r.check(&r.pairs[pi])
-			if r.fault != nil {
-				return
+	if col < 0 {
+		r.noteUnknown(key, clipped)
+	}
+	dup := col >= 0 && r.vals[col] >= 0
+	if dup {
+		r.note(etl.ReasonInvalidValue, col, fmt.Sprintf("key %q appears more than once", key))
+	}
+	loaded := col >= 0 && !dup
+	// Raw keeps a bounded number of the other keys; the rest are only counted.
+	if !loaded && len(r.pairs) >= len(r.t.Columns)+extraFields {
+		return nil
+	}
+	p := pair{kind: kindNumber}
+	p.key.start = len(r.kb)
+	r.kb = append(r.kb, key...)
+	p.key.end = len(r.kb)
+	p.val.start = len(r.rb)
+	limit := r.max
+	if !loaded {
+		limit = min(limit, maxIgnored)
+	}
+	textDetail := ""
+	switch v[0] {
+	case '"':
+		p.kind = kindString
+		text := v[1 : len(v)-1]
+		if bytes.IndexByte(text, '\\') < 0 {
+			r.rb = append(r.rb, text...)
+		} else {
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return err
 			}
+			r.rb = append(r.rb, s...)
 		}
+		if loaded {
+			textDetail = textFault(text, r.rb[p.val.start:])
+		}
+	case 't':
+		p.kind = kindTrue
+	case 'f':
+		p.kind = kindFalse
+	case 'n':
+		p.kind = kindNull
+	case '{', '[':
+		p.kind = kindNested
+		limit = min(limit, nestedClip)
+		r.rb = append(r.rb, v...)
+		if loaded {
+			r.note(etl.ReasonInvalidValue, col, "nested JSON object or array; want a string, number, boolean or null")
+		}
+	default:
+		r.rb = append(r.rb, v...)
+	}
+	p.size = len(r.rb) - p.val.start
+	if p.size > limit {
+		p.clipd = true
+		r.rb = r.rb[:p.val.start+min(limit, rawClip)]
+		if loaded {
+			r.note(etl.ReasonFieldTooLarge, col, fmt.Sprintf("value of %d bytes exceeds files.max_field_bytes (%d)", p.size, r.max))
+		}
+	}
+	if textDetail != "" {
+		r.note(etl.ReasonInvalidUTF8, col, textDetail)
+	}
+	p.val.end = len(r.rb)
+	r.pairs = append(r.pairs, p)
+	if loaded {
+		r.vals[col] = len(r.pairs) - 1
+	}
+	return nil
+}
+
+// textFault describes why a string cannot be stored as PostgreSQL text, or "": its
+// text as written holds invalid UTF-8, or its decoded text a NUL.
+func textFault(written, decoded []byte) string {
+	if !utf8.Valid(written) {
+		return badText(written)
+	}
+	if bytes.IndexByte(decoded, 0) >= 0 {
+		return badText(decoded)
+	}
+	return ""
+}
+
+// note keeps the first row fault of a line.
+func (r *NDJSONReader) note(reason string, col int, detail string) {
+	if r.fault == nil {
+		r.fault = &etl.Fault{Reason: reason, Column: r.t.Columns[col].Name, Detail: detail}
 	}
 }
 
-// lookup maps a key to a column, case-insensitively; keys usually come in column
-// order, so the next column is tried first.
-func (r *NDJSONReader) lookup(key []byte) int {
-	cols := r.t.Columns
-	if r.guess < len(cols) && string(key) == cols[r.guess].Name {
-		r.guess++
-		return r.guess - 1
+// lookup maps a key to a column, case-insensitively (ASCII).
+func (r *NDJSONReader) lookup(key string) int {
+	if i, ok := r.colIdx[key]; ok {
+		return i
 	}
-	r.lower = r.lower[:0]
-	for _, c := range key {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		r.lower = append(r.lower, c)
-	}
-	if i, ok := r.colIdx[string(r.lower)]; ok {
-		r.guess = i + 1
+	if i, ok := r.colIdx[asciiLower(key)]; ok {
 		return i
 	}
 	return -1
 }
 
-func (r *NDJSONReader) noteUnknown(key []byte, clipped bool) {
-	if _, ok := r.unknownSet[string(key)]; ok || len(r.unknownSet) >= maxUnknownKeys {
+func (r *NDJSONReader) noteUnknown(key string, clipped bool) {
+	if _, ok := r.unknownSet[key]; ok || len(r.unknownSet) >= maxUnknownKeys {
 		return
 	}
-	name := string(key)
+	name := key
 	if clipped {
 		name += "…"
 	}
-	r.unknownSet[string(key)] = struct{}{}
+	r.unknownSet[key] = struct{}{}
 	r.unknownCount++
 	if len(r.unknownNames) < warnKeys {
 		r.unknownNames = append(r.unknownNames, name)
 	}
-}
-
-// begin starts a value or key in buf, keeping at most limit bytes of it.
-func (r *NDJSONReader) begin(buf *[]byte, limit int64) {
-	r.fbuf = buf
-	r.fstart = len(*buf)
-	r.flen = 0
-	r.flimit = limit
-}
-
-// add appends to the current value; beyond the limit bytes are only counted, and a
-// short prefix is kept.
-func (r *NDJSONReader) add(b []byte) {
-	r.flen += int64(len(b))
-	buf := *r.fbuf
-	if r.flen <= r.flimit {
-		*r.fbuf = append(buf, b...)
-		return
-	}
-	keep := r.fstart + int(min(r.flimit, rawClip))
-	if len(buf) > keep {
-		buf = buf[:keep]
-	} else if len(buf) < keep {
-		buf = append(buf, b[:min(len(b), keep-len(buf))]...)
-	}
-	*r.fbuf = buf
-}
-
-func (r *NDJSONReader) addByte(c byte) {
-	b := [1]byte{c}
-	r.add(b[:])
-}
-
-// str reads a JSON string whose opening quote is consumed.
-func (r *NDJSONReader) str() error {
-	in := &r.in
-	for {
-		if in.r == in.w {
-			c, ok, err := r.peek()
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return r.syntax(c, ok, "")
-			}
-		}
-		chunk := in.buf[in.r:in.w]
-		i := 0
-		for i < len(chunk) && !strSpecial[chunk[i]] {
-			i++
-		}
-		r.add(chunk[:i])
-		in.r += i
-		if i == len(chunk) {
-			continue
-		}
-		switch c := chunk[i]; {
-		case c == '"':
-			in.r++
-			return nil
-		case c == '\\':
-			if err := r.ensure(12); err != nil {
-				return err
-			}
-			if in.w-in.r < 2 {
-				return r.syntax(0, false, "")
-			}
-			var dec [utf8.UTFMax]byte
-			n := 2
-			d := dec[:1]
-			switch e := in.buf[in.r+1]; e {
-			case '"', '\\', '/':
-				dec[0] = e
-			case 'b':
-				dec[0] = '\b'
-			case 'f':
-				dec[0] = '\f'
-			case 'n':
-				dec[0] = '\n'
-			case 'r':
-				dec[0] = '\r'
-			case 't':
-				dec[0] = '\t'
-			case 'u':
-				rr := hex4(in.buf[in.r+2 : min(in.r+6, in.w)])
-				if rr < 0 {
-					return in.structural(r.recLine, "", "not NDJSON: invalid \\u escape in a JSON string")
-				}
-				n = 6
-				if utf16.IsSurrogate(rr) {
-					rr2 := rune(-1)
-					if in.w-in.r >= 12 && in.buf[in.r+6] == '\\' && in.buf[in.r+7] == 'u' {
-						rr2 = hex4(in.buf[in.r+8 : in.r+12])
-					}
-					if pair := utf16.DecodeRune(rr, rr2); pair != utf8.RuneError {
-						rr, n = pair, 12
-					} else {
-						rr = utf8.RuneError
-					}
-				}
-				d = utf8.AppendRune(dec[:0], rr)
-			default:
-				return in.structural(r.recLine, "", "not NDJSON: invalid escape %s in a JSON string", strconv.QuoteRune(rune(e)))
-			}
-			if r.nest > 0 {
-				d = in.buf[in.r : in.r+n] // nested text is kept as written
-			}
-			r.add(d)
-			in.r += n
-		case c == '\n':
-			return r.syntax(c, true, "")
-		default:
-			return in.structural(r.recLine, "", "not NDJSON: control character %s in a JSON string", strconv.QuoteRune(rune(c)))
-		}
-	}
-}
-
-// strSpecial marks the bytes that end a plain run inside a JSON string.
-var strSpecial = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
-
-// hex4 decodes four hex digits, or -1.
-func hex4(b []byte) rune {
-	if len(b) < 4 {
-		return -1
-	}
-	var v rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return -1
-		}
-		v = v<<4 | rune(c)
-	}
-	return v
-}
-
-// number reads a JSON number literal as its exact text, checking the grammar
-// -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? as it goes.
-func (r *NDJSONReader) number() error {
-	in := &r.in
-	st := numStart
-	var head [24]byte
-	nh := 0
-	for {
-		if in.r == in.w {
-			_, ok, err := r.peek()
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-		}
-		chunk := in.buf[in.r:in.w]
-		i := 0
-		for ; i < len(chunk); i++ {
-			c := chunk[i]
-			next := numNext(st, c)
-			if nh < len(head) && next != numEnd {
-				head[nh] = c
-				nh++
-			}
-			if next == numBad {
-				return in.structural(r.recLine, "", "not NDJSON: invalid JSON number %q", head[:nh])
-			}
-			if next == numEnd {
-				break
-			}
-			st = next
-		}
-		r.add(chunk[:i])
-		in.r += i
-		if i < len(chunk) {
-			break
-		}
-	}
-	switch st {
-	case numZero, numInt, numFrac, numExp:
-		return nil
-	}
-	return in.structural(r.recLine, "", "not NDJSON: invalid JSON number %q", head[:nh])
-}
-
-const (
-	numStart = iota
-	numMinus
-	numZero
-	numInt
-	numDot
-	numFrac
-	numE
-	numESign
-	numExp
-	numEnd
-	numBad
-)
-
-// numNext is the number grammar's transition on c: numEnd when c cannot continue a
-// number (the caller checks what follows), numBad when c is a number byte out of place.
-func numNext(st int, c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		switch st {
-		case numStart, numMinus:
-			if c == '0' {
-				return numZero
-			}
-			return numInt
-		case numInt, numFrac, numExp:
-			return st
-		case numDot:
-			return numFrac
-		case numE, numESign:
-			return numExp
-		}
-	case c == '-':
-		switch st {
-		case numStart:
-			return numMinus
-		case numE:
-			return numESign
-		}
-	case c == '+':
-		if st == numE {
-			return numESign
-		}
-	case c == '.':
-		if st == numZero || st == numInt {
-			return numDot
-		}
-	case c == 'e' || c == 'E':
-		if st == numZero || st == numInt || st == numFrac {
-			return numE
-		}
-	default:
-		return numEnd
-	}
-	return numBad
-}
-
-// literal reads true, false or null (kept as text inside a nested value).
-func (r *NDJSONReader) literal(lit string) error {
-	in := &r.in
-	if err := r.ensure(len(lit)); err != nil {
-		return err
-	}
-	if in.w-in.r < len(lit) || string(in.buf[in.r:in.r+len(lit)]) != lit {
-		c, ok, _ := r.peek()
-		return r.syntax(c, ok, "a JSON value")
-	}
-	if r.nest > 0 {
-		r.add(in.buf[in.r : in.r+len(lit)])
-	}
-	in.r += len(lit)
-	return nil
-}
-
-// maxDepth bounds the nesting of a nested value.
-const maxDepth = 256
-
-// nested reads an object or array value (at its opening bracket), checking its JSON
-// syntax and keeping a clipped copy of its text for Raw.
-func (r *NDJSONReader) nested() error {
-	in := &r.in
-	open := in.buf[in.r]
-	closer := byte(']')
-	if open == '{' {
-		closer = '}'
-	}
-	r.nest++
-	defer func() { r.nest-- }()
-	if r.nest > maxDepth {
-		return in.structural(r.recLine, "", "not NDJSON: a value nests deeper than %d levels", maxDepth)
-	}
-	in.r++
-	r.addByte(open)
-	c, ok, err := r.ws()
-	if err != nil {
-		return err
-	}
-	if ok && c == closer {
-		in.r++
-		r.addByte(closer)
-		return nil
-	}
-	for {
-		if open == '{' {
-			if !ok || c != '"' {
-				return r.syntax(c, ok, "a string key")
-			}
-			in.r++
-			r.addByte('"')
-			if err := r.str(); err != nil {
-				return err
-			}
-			r.addByte('"')
-			if c, ok, err = r.ws(); err != nil {
-				return err
-			}
-			if !ok || c != ':' {
-				return r.syntax(c, ok, `":"`)
-			}
-			in.r++
-			r.addByte(':')
-			if c, ok, err = r.ws(); err != nil {
-				return err
-			}
-		}
-		if err := r.value(c, ok); err != nil {
-			return err
-		}
-		if c, ok, err = r.ws(); err != nil {
-			return err
-		}
-		if ok && c == ',' {
-			in.r++
-			r.addByte(',')
-			if c, ok, err = r.ws(); err != nil {
-				return err
-			}
-			continue
-		}
-		if ok && c == closer {
-			in.r++
-			r.addByte(closer)
-			return nil
-		}
-		return r.syntax(c, ok, fmt.Sprintf(`"," or "%c"`, closer))
-	}
-}
-
-// value reads any JSON value inside a nested one.
-func (r *NDJSONReader) value(c byte, ok bool) error {
-	switch {
-	case !ok:
-		return r.syntax(c, ok, "a JSON value")
-	case c == '"':
-		r.in.r++
-		r.addByte('"')
-		if err := r.str(); err != nil {
-			return err
-		}
-		r.addByte('"')
-		return nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		return r.number()
-	case c == 't':
-		return r.literal("true")
-	case c == 'f':
-		return r.literal("false")
-	case c == 'n':
-		return r.literal("null")
-	case c == '{' || c == '[':
-		return r.nested()
-	}
-	return r.syntax(c, ok, "a JSON value")
 }
 
 // emit fills rec from the parsed object.

@@ -353,9 +353,11 @@ func TestNDJSONReader(t *testing.T) {
 			warn: []string{`file x.ndjson: unknown columns ignored: "zz"`},
 			raw:  `{"bot_management":"A","Bot_Management":"B"}`},
 		{name: "deep nesting", in: `{"zz":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`,
-			err: `file x.ndjson:1: not NDJSON: a value nests deeper than 256 levels`, errLine: 1},
+			want: []got{row(1)}, warn: []string{`file x.ndjson: unknown columns ignored: "zz"`}},
+		{name: "nesting beyond encoding/json", in: `{"zz":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+			err: `file x.ndjson:1: not NDJSON: invalid character '[' exceeded max depth (byte 10006 of the line)`, errLine: 1},
 		{name: "bad nested value", in: `{"zz":{"a":[1,}]}}`,
-			err: `file x.ndjson:1: not NDJSON: unexpected '}' in the JSON object, want a JSON value`, errLine: 1},
+			err: `file x.ndjson:1: not NDJSON: invalid character '}' looking for beginning of value (byte 15 of the line)`, errLine: 1},
 		{name: "not an object", in: `{"bot_management":"A"}` + "\n" + `["A"]` + "\n",
 			want: []got{row(1, "A")},
 			err:  `file x.ndjson:2: not NDJSON: the line is not a JSON object`, errLine: 2},
@@ -366,13 +368,21 @@ func TestNDJSONReader(t *testing.T) {
 		{name: "two objects on a line", in: `{"bot_management":"A"} {"bot_management":"B"}`,
 			err: `file x.ndjson:1: not NDJSON: unexpected '{' after the JSON object`, errLine: 1},
 		{name: "bad number", in: `{"peso_homologado":01}`,
-			err: `file x.ndjson:1: not NDJSON: invalid JSON number "01"`, errLine: 1},
+			err: `file x.ndjson:1: not NDJSON: invalid character '1' after object key:value pair (byte 21 of the line)`, errLine: 1},
 		{name: "bad literal", in: "\n" + `{"peso_homologado":nul}`,
-			err: `file x.ndjson:2: not NDJSON: unexpected 'n' in the JSON object, want a JSON value`, errLine: 2},
+			err: `file x.ndjson:2: not NDJSON: invalid character '}' in literal null (expecting 'l') (byte 23 of the line)`, errLine: 2},
 		{name: "trailing comma", in: `{"peso_homologado":1,}`,
-			err: `file x.ndjson:1: not NDJSON: unexpected '}' in the JSON object, want a string key`, errLine: 1},
+			err: `file x.ndjson:1: not NDJSON: invalid character '}' looking for beginning of object key string (byte 22 of the line)`, errLine: 1},
 		{name: "raw control char in string", in: "{\"bot_management\":\"a\tb\"}",
-			err: `file x.ndjson:1: not NDJSON: control character '\t' in a JSON string`, errLine: 1},
+			err: `file x.ndjson:1: not NDJSON: invalid character '\t' in string literal (byte 21 of the line)`, errLine: 1},
+		// The line limit is 9 columns × 16 + 64 KiB = 65680 bytes; a blank line is never
+		// too long, and a longer one is skipped whatever it holds.
+		{name: "line too long", opts: Options{MaxFieldBytes: 16},
+			in: `{"zz":"` + strings.Repeat("y", 65680-9) + `"}` + "\n" + strings.Repeat(" ", 70000) + "\n" +
+				`{"zz":"` + strings.Repeat("y", 65680-8) + `"}` + "\n" + `{"bot_management":[` + strings.Repeat("{", 70000) + "\n" + `{"bot_management":"ok"}`,
+			want: []got{row(1), fault(3, etl.ReasonFieldTooLarge, ""), fault(4, etl.ReasonFieldTooLarge, ""), row(5, "ok")},
+			warn: []string{`file x.ndjson: unknown columns ignored: "zz"`},
+			raw:  `{"line":"{\"zz\":\"` + strings.Repeat("y", rawClip-7) + `… (truncated)"}`, rawAt: 1},
 	}, readNDJSON)
 }
 
@@ -589,7 +599,9 @@ func TestHugeField(t *testing.T) {
 			fault(4, etl.ReasonFieldTooLarge, "nombre"), fields(5, "d@x", "Dan", "4", "145")}},
 		{"huge.csv.gz", gz(t, csvBody.String()), []got{fields(2, "a@x", "Ana", "1", "145"), fault(3, etl.ReasonFieldTooLarge, "nombre"),
 			fault(4, etl.ReasonFieldTooLarge, "nombre"), fields(5, "d@x", "Dan", "4", "145")}},
-		{"huge.ndjson", nd.Bytes(), []got{fields(1, "a@x", "", "", ""), fault(2, etl.ReasonFieldTooLarge, "nombre"), fields(3, "d@x", "", "", "")}},
+		// The NDJSON line is over the line limit (4 columns × 1 MiB + 64 KiB): a fault of
+		// the line, no column named.
+		{"huge.ndjson", nd.Bytes(), []got{fields(1, "a@x", "", "", ""), fault(2, etl.ReasonFieldTooLarge, ""), fields(3, "d@x", "", "", "")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(dir, tc.name)
