@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/pulso-cobranzas/pulso/internal/etl/source/synthetic"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres/pgtest"
 )
@@ -484,6 +485,21 @@ func TestBackfillInterruptAndResume(t *testing.T) {
 		t.Fatalf("%d distinct successful chunks (want 65); the resume ran %d (want %d)", chunks, resumed, 65-doneBefore)
 	}
 	sameChecksums(t, ref, checksums(t, pool), "raw.", "after backfill from a plain run")
+
+	// A chunk counts what it read in its days: over the 13 chunks a table's rows are
+	// read about once (those rejected or filtered before their day is known, in every
+	// chunk), not 13 times.
+	man, err := synthetic.ReadManifest(filepath.Join(dir, synthetic.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"asignaciones", "trandeuda", "pagos", "voicebot_gestiones", "mibotair_gestiones"} {
+		read := mustCount(t, pool, `SELECT COALESCE(sum(rows_read), 0) FROM etl.run_table
+			WHERE step = $1 AND chunk_from IS NOT NULL AND status = 'success'`, table)
+		if rows := int64(man.Tables[table].Rows); read < rows/2 || read > 2*rows {
+			t.Errorf("%s: the chunks read %d rows in all; the files hold %d", table, read, rows)
+		}
+	}
 }
 
 func TestPipelinePushesBatchMetrics(t *testing.T) {

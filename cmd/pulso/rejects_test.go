@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -41,6 +42,8 @@ func TestRejectsCommand(t *testing.T) {
 		(1, 'pagos', '/landing/pagos/2025-06-01.csv', 3, 'fecha_pago', 'missing_value', NULL, '{"fecha_pago": null}', now() - interval '2 min'),
 		(2, 'pagos', '/landing/pagos/2025-06-02.csv', 7, 'monto_cancelado', 'invalid_value', 'not a number: "y"', '{"monto_cancelado": "y"}', now() - interval '1 min'),
 		(2, 'trandeuda', 'bigquery:batch_x_tran_deuda', NULL, NULL, 'duplicate_key', 'upsert key repeats', '{"cod_cuenta": "9"}', now())`)
+	mustExec(t, pool, `INSERT INTO etl.run (run_id, command, status) OVERRIDING SYSTEM VALUE VALUES (1, 'load', 'success'), (2, 'load', 'success')`)
+	mustExec(t, pool, `INSERT INTO etl.reject_run (run_id, table_name, reject_id) SELECT run_id, table_name, id FROM etl.reject`)
 
 	type doc struct {
 		Total   int64 `json:"total"`
@@ -116,4 +119,40 @@ func compactJSON(t *testing.T, raw []byte) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// A reject read again by a later run (here a --full reload of the same files) is
+// stored once but listed for every run that read it.
+func TestRejectsListedForEveryRunThatReadThem(t *testing.T) {
+	t.Parallel()
+	url := migrated(t)
+	dir := demoSet(t)
+	pool := openPool(t, url)
+	mustRun(t, url, "--as-of", "2025-07-15", "load", "--dir", dir)
+	mustRun(t, url, "--as-of", "2025-07-15", "load", "--dir", dir, "--full")
+	first, second := rejectsOfRun(t, url, 1), rejectsOfRun(t, url, 2)
+	stored := mustCount(t, pool, `SELECT count(*) FROM etl.reject`)
+	if first == 0 || second != first || stored != first {
+		t.Fatalf("run 1 lists %d rejects, run 2 %d, %d stored; want the same non-zero number each", first, second, stored)
+	}
+	// The ledger and the list agree for the second run.
+	if n := mustCount(t, pool, `SELECT COALESCE(sum(rows_rejected), 0) + COALESCE(sum(rows_filtered), 0) FROM etl.run_table
+		WHERE run_id = 2`); n < second {
+		t.Fatalf("run 2's ledger counts %d rejected or filtered rows, fewer than the %d listed", n, second)
+	}
+}
+
+func rejectsOfRun(t *testing.T, url string, run int) int64 {
+	t.Helper()
+	res := runCLI(t, url, "rejects", "--run", fmt.Sprint(run), "--limit", "0", "-o", "json")
+	if res.code != exitOK {
+		t.Fatalf("rejects --run %d: exit %d\n%s", run, res.code, res.stderr)
+	}
+	var d struct {
+		Total int64 `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &d); err != nil {
+		t.Fatalf("%v\n%s", err, res.stdout)
+	}
+	return d.Total
 }

@@ -23,6 +23,10 @@ const (
 	FilteredRecorded
 	// Rejected rows are counted as rejected and recorded in etl.reject.
 	Rejected
+	// OutsideWindow rows have an incremental value outside the window (or before the
+	// part's ReadFrom): filtered in a run, not counted at all in a backfill chunk,
+	// whose file rows outside its days belong to other chunks.
+	OutsideWindow
 )
 
 // ConvertOptions carry the run's parameters that conversion depends on.
@@ -147,13 +151,13 @@ func (c *Converter) Convert(rec *Record, row *Row, rej *Reject) Outcome {
 	if inc := t.IncrementalIndex(); inc >= 0 {
 		row.Incr = c.times[inc]
 		if row.Incr.Before(c.readFrom) {
-			return Filtered
+			return OutsideWindow
 		}
 		if row.Incr.After(c.maxSeen) {
 			c.maxSeen = row.Incr
 		}
 		if !c.opts.Window.Contains(row.Incr) {
-			return Filtered
+			return OutsideWindow
 		}
 	}
 	return Accepted

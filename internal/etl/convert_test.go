@@ -139,7 +139,7 @@ func TestConvertOutcomes(t *testing.T) {
 		{"future payment", pagos, with(pago, "fecha_pago", "2025-06-05"), Rejected, ReasonFutureDate, "fecha_pago", nil},
 		{"bad date", pagos, with(pago, "fecha_pago", "2025-02-30"), Rejected, ReasonInvalidValue, "fecha_pago", nil},
 		{"empty key", pagos, with(pago, "nro_documento", " "), Rejected, ReasonMissingValue, "nro_documento", nil},
-		{"outside window", pagos, with(pago, "creado_el", "2025-07-16T05:00:00Z"), Filtered, "", "", nil},
+		{"outside window", pagos, with(pago, "creado_el", "2025-07-16T05:00:00Z"), OutsideWindow, "", "", nil},
 		{"lima date derived", asig, map[string]string{"cuenta": "0012", "cod_luna": "9", "archivo": "A.txt", "creado_el": "2025-06-03T03:30:00Z"}, Accepted, "", "", func(t *testing.T, row *Row) {
 			if v := row.Values[asig.Index("fecha_asignacion")]; v != "2025-06-02" {
 				t.Errorf("fecha_asignacion = %s, want the Lima date 2025-06-02", v)

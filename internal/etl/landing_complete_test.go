@@ -100,11 +100,11 @@ func TestLandingConverterTracksMaxSeen(t *testing.T) {
 		outcome Outcome
 	}{
 		{pago("10", "2025-07-01", "2025-07-01T15:00:00Z"), Accepted},
-		{pago("10", "2025-07-12", "2025-07-12T15:00:00Z"), Filtered},        // beyond the window: counts
+		{pago("10", "2025-07-12", "2025-07-12T15:00:00Z"), OutsideWindow},   // beyond the window: counts
 		{pago("10", "2025-07-20", "2025-07-14T15:00:00Z"), Rejected},        // future_date: does not
 		{pago("0", "2025-07-13", "2025-07-13T15:00:00Z"), FilteredRecorded}, // source filter: does not
 		{pago("x", "2025-07-15", "2025-07-15T15:00:00Z"), Rejected},         // invalid: does not
-		{pago("10", "2025-05-01", "2025-05-01T15:00:00Z"), Filtered},        // before the window: counts, not greatest
+		{pago("10", "2025-05-01", "2025-05-01T15:00:00Z"), OutsideWindow},   // before the window: counts, not greatest
 	}
 	var row Row
 	var rej Reject

@@ -70,6 +70,8 @@ type ReadCounts struct {
 	// PartMaxIncr holds, per part name, the greatest incremental value among the rows
 	// that reached the window check (recorded in etl.landing_file).
 	PartMaxIncr map[string]time.Time
+	// Parts are the parts read, with the sha256 their readers computed.
+	Parts []Part
 }
 
 // StepResult is what a committed step did.
@@ -237,6 +239,9 @@ func (l *Loader) LoadTable(ctx context.Context, t *Table, opts LoadOptions) (Ste
 			if err != nil {
 				return l.fail(ctx, step, fmt.Errorf("load %s: %w", t.Name, err))
 			}
+			if parts, err = HashCandidates(ctx, l.src, parts, landed); err != nil {
+				return l.fail(ctx, step, fmt.Errorf("load %s: %w", t.Name, err))
+			}
 			var reread int
 			parts, reread = PartsToRead(t, parts, landed)
 			if len(parts) == 0 {
@@ -300,6 +305,27 @@ func PartsToRead(t *Table, parts []Part, landed map[string]LandedFile) (read []P
 	return read, reread
 }
 
+// HashCandidates digests the parts a landed file of the same path and size could
+// make unchanged; the others are new or changed whatever their content, and are
+// hashed while they are read.
+func HashCandidates(ctx context.Context, src Source, parts []Part, landed map[string]LandedFile) ([]Part, error) {
+	h, ok := src.(Hasher)
+	if !ok {
+		return parts, nil
+	}
+	out := make([]Part, len(parts))
+	for i, p := range parts {
+		if old, seen := landed[p.Name]; seen && old.Size == p.Size && p.SHA256 == "" {
+			var err error
+			if p, err = h.Hash(ctx, p); err != nil {
+				return nil, err
+			}
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
 // fail records a step that failed before its transaction began and returns cause.
 func (l *Loader) fail(ctx context.Context, step Step, cause error) (StepResult, error) {
 	if err := l.store.FailStep(ctx, step, cause); err != nil {
@@ -325,7 +351,7 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, pro
 		return StepResult{}, fmt.Errorf("load %s: %w", t.Name, err)
 	}
 	conv := NewConverter(t, ConvertOptions{Window: step.Window, EjecutivosIDCliente: opts.EjecutivosIDCliente})
-	counts := ReadCounts{PartMaxIncr: map[string]time.Time{}}
+	counts := ReadCounts{PartMaxIncr: map[string]time.Time{}, Parts: make([]Part, 0, len(step.Parts))}
 	var warnings []string
 	fail := func(err error) (StepResult, error) {
 		w.Abort(ctx, err)
@@ -338,6 +364,7 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, pro
 	var row Row
 	var rej Reject
 	var doneBytes int64
+	chunk := !step.ChunkFrom.IsZero()
 	for _, p := range step.Parts {
 		conv.SetReadFrom(p.ReadFrom)
 		rd, err := l.src.Open(ctx, t, p, step.Window)
@@ -356,6 +383,12 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, pro
 			}
 			counts.Read++
 			switch conv.Convert(&rec, &row, &rej) {
+			case OutsideWindow:
+				if chunk {
+					counts.Read--
+				} else {
+					counts.Filtered++
+				}
 			case Accepted:
 				if row.Incr.After(counts.MaxIncr) {
 					counts.MaxIncr = row.Incr
@@ -383,9 +416,15 @@ func (l *Loader) loadParts(ctx context.Context, step Step, opts LoadOptions, pro
 			}
 		}
 		warnings = append(warnings, rd.Warnings()...)
+		if d, ok := rd.(Digester); ok {
+			if sum, whole := d.SHA256(); whole {
+				p.SHA256 = sum
+			}
+		}
 		if err := rd.Close(); err != nil {
 			return fail(err)
 		}
+		counts.Parts = append(counts.Parts, p)
 		if m := conv.TakeMaxSeen(); !m.IsZero() {
 			counts.PartMaxIncr[p.Name] = m
 		}

@@ -62,6 +62,9 @@ func PlanTable(ctx context.Context, store RawStore, src Source, t *Table, lc Loa
 		if landed, err = store.LandedFiles(ctx, t.Name); err != nil {
 			return tp, err
 		}
+		if parts, err = HashCandidates(ctx, src, parts, landed); err != nil {
+			return tp, fmt.Errorf("plan %s: %w", t.Name, err)
+		}
 	}
 	// The loader's own rule, so the plan lists exactly the files a run would read.
 	read, _ := PartsToRead(t, parts, landed)

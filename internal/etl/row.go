@@ -119,7 +119,7 @@ func (e *StructuralError) Is(target error) bool { return target == ErrStructural
 type Part struct {
 	Name   string // path, or bigquery:<table>
 	Size   int64
-	SHA256 string // hex; empty for BigQuery
+	SHA256 string // hex; empty for BigQuery, and for a file not hashed yet
 	// ReadFrom is set on an unchanged landing file read again because it held rows
 	// beyond its last window: its rows before ReadFrom were read then, and reading them
 	// again could write back an older version of a key a later file has updated.
@@ -146,6 +146,20 @@ func (f LandedFile) Same(p Part) bool {
 // window still owes them, so the file must be read again.
 func (f LandedFile) Complete() bool {
 	return f.MaxIncr.IsZero() || f.ReadUntil.IsZero() || f.MaxIncr.Before(f.ReadUntil)
+}
+
+// Hasher is implemented by sources whose parts are files: Parts lists them unhashed
+// (one pass over each file is the read itself), and Hash digests a part when the
+// sha256 must be known before reading: to tell an unchanged file from a changed one
+// of the same path and size.
+type Hasher interface {
+	Hash(ctx context.Context, p Part) (Part, error)
+}
+
+// Digester is implemented by readers that hash their part while reading it; SHA256 is
+// the hex digest once the whole part was read (ok false before).
+type Digester interface {
+	SHA256() (sum string, ok bool)
 }
 
 // RecordReader streams the records of one part.

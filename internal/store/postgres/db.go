@@ -45,7 +45,9 @@ type Store struct {
 
 // StoreOptions tune loading.
 type StoreOptions struct {
-	// BatchRows is the COPY batch size; cancellation is honoured between batches.
+	// BatchRows is how often (in rows) a load checks for cancellation and flushes the
+	// rejects it holds; the COPY itself is only interrupted when there are rejects to
+	// write, since each pause stalls both the client and the server.
 	BatchRows int `mapstructure:"batch_rows"`
 	// MaxShrinkRatio is the share a full refresh may shrink its table by without --force.
 	MaxShrinkRatio float64 `mapstructure:"max_shrink_ratio"`
@@ -58,6 +60,3 @@ func NewStore(pool *pgxpool.Pool, log *slog.Logger, opts StoreOptions) *Store {
 	}
 	return &Store{pool: pool, log: log, opts: opts}
 }
-
-// Pool exposes the pool to the other store components (transform, readers).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }

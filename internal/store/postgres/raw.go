@@ -92,6 +92,8 @@ type stepWriter struct {
 	direct bool
 
 	copy      *copyStream
+	copyCols  []string        // quoted COPY columns, set by the first row
+	bin       []binaryEncoder // their binary encoders (nil: text format)
 	batch     int
 	batchRows int
 	copied    int64
@@ -142,31 +144,66 @@ func (w *stepWriter) begin(ctx context.Context) error {
 	return err
 }
 
+// copyTarget is the table a step's rows are copied into and its columns: the raw
+// table itself on the direct path, the staging table (with source lines) otherwise.
+func (w *stepWriter) copyTarget() (table string, cols []string) {
+	cols = append(w.t.ColumnNames(), "etl_run_id", "etl_source")
+	if w.direct {
+		return w.q.raw, cols
+	}
+	return "pulso_stg", append(cols, "etl_line")
+}
+
 func (w *stepWriter) Row(ctx context.Context, r *etl.Row) error {
 	if w.copy == nil {
-		target, cols := "pulso_stg", w.q.colList+", etl_run_id, etl_source, etl_line"
-		if w.direct {
-			target, cols = w.q.raw, w.q.colList+", etl_run_id, etl_source"
+		table, cols := w.copyTarget()
+		if w.copyCols == nil {
+			bin, err := binaryEncoders(ctx, w.tx, table, cols)
+			if err != nil {
+				return err
+			}
+			w.bin, w.copyCols = bin, make([]string, len(cols))
+			for i, c := range cols {
+				w.copyCols[i] = pgx.Identifier{c}.Sanitize()
+			}
 		}
-		w.copy = startCopy(ctx, w.conn.Conn().PgConn(), "COPY "+target+" ("+cols+") FROM STDIN")
+		w.copy = startCopy(ctx, w.conn.Conn().PgConn(), table, w.copyCols, w.bin)
 	}
 	c := w.copy
-	for i, v := range r.Values {
-		c.field(v, r.Nulls[i], false)
+	n := len(r.Values)
+	if w.direct {
+		c.startRow(n + 2)
+	} else {
+		c.startRow(n + 3)
 	}
-	c.int(w.st.RunID, false)
-	c.field(r.Source, false, w.direct)
+	for i, v := range r.Values {
+		if err := c.field(i, v, r.Nulls[i], false); err != nil {
+			return err
+		}
+	}
+	if err := c.int(n, w.st.RunID, false); err != nil {
+		return err
+	}
+	if err := c.field(n+1, r.Source, false, w.direct); err != nil {
+		return err
+	}
 	if !w.direct {
-		c.int(r.Line, true)
+		if err := c.int(n+2, r.Line, true); err != nil {
+			return err
+		}
 	}
 	if w.changes != nil {
 		w.trackChange(r)
 	}
 	w.batch++
-	if w.batch >= w.batchRows {
+	if w.batch < w.batchRows {
+		return nil
+	}
+	w.batch = 0
+	if w.rejCount > 0 {
 		return w.endBatch(ctx)
 	}
-	return nil
+	return ctx.Err()
 }
 
 func (w *stepWriter) trackChange(r *etl.Row) {
@@ -302,18 +339,29 @@ func (w *stepWriter) Commit(ctx context.Context, c etl.ReadCounts) (res etl.Step
 		return res, fmt.Errorf("ledger identity broken: read %d ≠ filtered %d + rejected %d + loaded %d",
 			res.Read, res.Filtered, res.Rejected, res.Loaded)
 	}
+	// A reject already stored by an earlier run keeps its row; this run is linked to
+	// it as to the new ones (the INSERT's rows are invisible to the join, hence both).
 	if err := tx.QueryRow(ctx, `
 		WITH ins AS (
 			INSERT INTO etl.reject (run_id, table_name, source, line_no, column_name, reason, detail, record)
 			SELECT $1, $2, source, line_no, column_name, reason, detail, record FROM pulso_rej
 			ON CONFLICT (table_name, source, dedup_key, reason) DO NOTHING
-			RETURNING reason)
+			RETURNING id, reason),
+		seen AS (
+			SELECT id FROM ins
+			UNION
+			SELECT r.id FROM pulso_rej p JOIN etl.reject r
+			  ON r.table_name = $2 AND r.source = p.source AND r.reason = p.reason
+			 AND r.dedup_key = COALESCE(p.line_no::text, md5(p.record::text))),
+		link AS (
+			INSERT INTO etl.reject_run (run_id, table_name, reject_id)
+			SELECT $1, $2, id FROM seen ON CONFLICT DO NOTHING)
 		SELECT count(*) FROM ins WHERE reason NOT LIKE 'filtered%'`, w.st.RunID, w.t.Name).Scan(&res.NewRejects); err != nil {
 		return res, fmt.Errorf("record rejects: %w", err)
 	}
 	phase("rejects")
 	if w.st.RecordLanding {
-		if err := w.recordLanding(ctx, c.PartMaxIncr); err != nil {
+		if err := w.recordLanding(ctx, c); err != nil {
 			return res, err
 		}
 	}
@@ -435,9 +483,12 @@ func (w *stepWriter) recordDirectChanges(ctx context.Context) error {
 // recordLanding records the step's parts with the greatest incremental value each
 // held and the end of the window they were read with: a part holding rows beyond that
 // end is read again by a later run (etl.LandedFile.Complete).
-func (w *stepWriter) recordLanding(ctx context.Context, maxIncr map[string]time.Time) error {
+func (w *stepWriter) recordLanding(ctx context.Context, c etl.ReadCounts) error {
 	batch := &pgx.Batch{}
-	for _, p := range w.st.Parts {
+	for _, p := range c.Parts {
+		if p.SHA256 == "" {
+			return fmt.Errorf("landing file %s: read without its sha256", p.Name)
+		}
 		batch.Queue(`
 			INSERT INTO etl.landing_file (table_name, path, size, sha256, loaded_run_id, loaded_at,
 			                              max_incremental, read_until)
@@ -445,7 +496,7 @@ func (w *stepWriter) recordLanding(ctx context.Context, maxIncr map[string]time.
 			ON CONFLICT (table_name, path) DO UPDATE
 			SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, loaded_run_id = EXCLUDED.loaded_run_id,
 			    loaded_at = now(), max_incremental = EXCLUDED.max_incremental, read_until = EXCLUDED.read_until`,
-			w.t.Name, p.Name, p.Size, p.SHA256, w.st.RunID, timeArg(maxIncr[p.Name]), timeArg(w.st.Window.To))
+			w.t.Name, p.Name, p.Size, p.SHA256, w.st.RunID, timeArg(c.PartMaxIncr[p.Name]), timeArg(w.st.Window.To))
 	}
 	if err := w.tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("landing files: %w", err)

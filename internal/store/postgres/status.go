@@ -477,7 +477,7 @@ type RejectFilter struct {
 // Reject is one etl.reject row.
 type Reject struct {
 	ID         int64           `json:"id"`
-	RunID      int64           `json:"run_id"`
+	RunID      int64           `json:"run_id"` // the run that first stored it
 	Table      string          `json:"table"`
 	Source     string          `json:"source"`
 	Line       *int64          `json:"line"`
@@ -492,7 +492,8 @@ type Reject struct {
 // all (the list may be capped by f.Limit).
 func ListRejects(ctx context.Context, pool *pgxpool.Pool, f RejectFilter) ([]Reject, int64, error) {
 	args := []any{nullInt64(f.RunID), nullString(f.Table), nullString(f.Reason)}
-	const where = ` WHERE ($1::bigint IS NULL OR run_id = $1)
+	const where = ` WHERE ($1::bigint IS NULL OR EXISTS (SELECT 1 FROM etl.reject_run l
+		      WHERE l.run_id = $1 AND l.table_name = etl.reject.table_name AND l.reject_id = etl.reject.id))
 		  AND ($2::text IS NULL OR table_name = $2)
 		  AND ($3::text IS NULL OR reason = $3)`
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})

@@ -176,7 +176,7 @@ func convertAll(t *etl.Table, recs [][]string, w etl.Window) outcome {
 		switch conv.Convert(&rec, &row, &rej) {
 		case etl.Accepted:
 			o.accepted = append(o.accepted, strings.Join(row.Values, "|")+fmt.Sprint(row.Nulls))
-		case etl.Filtered:
+		case etl.Filtered, etl.OutsideWindow:
 			o.filtered++
 		case etl.FilteredRecorded:
 			o.filteredRec++

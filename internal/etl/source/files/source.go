@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -136,36 +137,38 @@ func New(dir string, opts Options) *Source { return &Source{dir: dir, opts: opts
 // Kind is "dir".
 func (s *Source) Kind() etl.SourceKind { return etl.SourceDir }
 
-// Parts lists the table's landing files (Discover) with their size and hex sha256,
-// hashed by streaming each file once. An unreadable file is a structural error.
-func (s *Source) Parts(ctx context.Context, t *etl.Table) ([]etl.Part, error) {
+// Parts lists the table's landing files (Discover) with their size, unhashed: the
+// loader hashes the few it must compare before reading (Hash), and every file it
+// reads is hashed by that read. An unlistable file is a structural error.
+func (s *Source) Parts(_ context.Context, t *etl.Table) ([]etl.Part, error) {
 	paths, err := Discover(s.dir, t)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.Name, err)
 	}
 	parts := make([]etl.Part, 0, len(paths))
-	buf := make([]byte, 256<<10)
 	for _, p := range paths {
-		size, sum, err := hashFile(ctx, p, buf)
+		st, err := os.Stat(p)
 		if err != nil {
-			return nil, err
+			return nil, &etl.StructuralError{File: p, Msg: "cannot stat", Err: err}
 		}
-		parts = append(parts, etl.Part{Name: p, Size: size, SHA256: sum})
+		parts = append(parts, etl.Part{Name: p, Size: st.Size()})
 	}
 	return parts, nil
 }
 
-func hashFile(ctx context.Context, path string, buf []byte) (int64, string, error) {
-	f, err := os.Open(path)
+// Hash streams a part once to fill in its sha256 (and its size as read).
+func (s *Source) Hash(ctx context.Context, p etl.Part) (etl.Part, error) {
+	f, err := os.Open(p.Name)
 	if err != nil {
-		return 0, "", &etl.StructuralError{File: path, Msg: "cannot open", Err: err}
+		return p, &etl.StructuralError{File: p.Name, Msg: "cannot open", Err: err}
 	}
 	defer f.Close()
 	h := sha256.New()
+	buf := make([]byte, 256<<10)
 	var size int64
 	for {
 		if err := ctx.Err(); err != nil {
-			return 0, "", err
+			return p, err
 		}
 		n, err := f.Read(buf)
 		h.Write(buf[:n])
@@ -174,22 +177,19 @@ func hashFile(ctx context.Context, path string, buf []byte) (int64, string, erro
 			break
 		}
 		if err != nil {
-			return 0, "", &etl.StructuralError{File: path, Msg: "read error", Err: err}
+			return p, &etl.StructuralError{File: p.Name, Msg: "read error", Err: err}
 		}
 	}
-	return size, hex.EncodeToString(h.Sum(nil)), nil
+	p.Size, p.SHA256 = size, hex.EncodeToString(h.Sum(nil))
+	return p, nil
 }
 
-// Open reads one landing file, picking the reader by extension. The window is not
-// pushed down: every record comes back and etl.Converter filters by window. When p
-// carries a size (from Parts), reading a file that ended at another size fails with a
-// structural error, since it changed after it was hashed.
+// Open reads one landing file, picking the reader by extension, and hashes it as it
+// goes (etl.Digester). The window is not pushed down: every record comes back and
+// etl.Converter filters by window. Reading a file that ended at another size than
+// Parts listed fails with a structural error, since it changed in between.
 func (s *Source) Open(ctx context.Context, t *etl.Table, p etl.Part, _ etl.Window) (etl.RecordReader, error) {
-	size := int64(-1)
-	if p.SHA256 != "" {
-		size = p.Size
-	}
-	return openFile(ctx, p.Name, size, t, s.opts)
+	return openFile(ctx, p.Name, p.Size, t, s.opts)
 }
 
 // openFile reads one landing file, picking the reader by extension (.csv, .csv.gz,
@@ -204,7 +204,7 @@ func openFile(ctx context.Context, path string, size int64, t *etl.Table, opts O
 	if err != nil {
 		return nil, &etl.StructuralError{File: path, Msg: "cannot open", Err: err}
 	}
-	counted := &countingReader{r: f}
+	counted := &countingReader{r: f, h: sha256.New()}
 	var src io.Reader = counted
 	if size >= 0 {
 		src = &sizeCheck{r: counted, want: size}
@@ -234,16 +234,32 @@ func openFile(ctx context.Context, path string, size int64, t *etl.Table, opts O
 }
 
 // countingReader counts the file bytes consumed (compressed bytes for .csv.gz), the
-// unit of the part sizes progress and ETA are measured against.
+// unit of the part sizes progress and ETA are measured against, and hashes them.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	h   hash.Hash
+	eof bool
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
 	c.n += int64(n)
+	if err == io.EOF {
+		c.eof = true
+	}
 	return n, err
+}
+
+// sum is the file's sha256, reading what the record reader left (a gzip trailer).
+func (c *countingReader) sum() (string, error) {
+	if !c.eof {
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(c.h.Sum(nil)), nil
 }
 
 // progressReader adds etl.ByteCounter to a file's record reader.
@@ -253,6 +269,12 @@ type progressReader struct {
 }
 
 func (p progressReader) BytesRead() int64 { return p.c.n }
+
+// SHA256 is the file's digest, computed by the read (etl.Digester).
+func (p progressReader) SHA256() (string, bool) {
+	sum, err := p.c.sum()
+	return sum, err == nil
+}
 
 func closeAll(cs *[]io.Closer) error {
 	var errs []error

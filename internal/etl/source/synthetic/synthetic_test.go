@@ -116,11 +116,10 @@ func read(t testing.TB, dir string, man *Manifest) *dataset {
 					keys[k.String()] = true
 				case etl.Filtered:
 					e.RowsFiltered++
-					if tbl.Distinct {
-						e.Filtered["identical_row"]++
-					} else {
-						e.Filtered["outside_window"]++
-					}
+					e.Filtered["identical_row"]++
+				case etl.OutsideWindow:
+					e.RowsFiltered++
+					e.Filtered["outside_window"]++
 				case etl.FilteredRecorded:
 					e.RowsFiltered++
 					e.Filtered[rej.Reason]++
