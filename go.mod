@@ -7,6 +7,7 @@ require (
 	cloud.google.com/go/auth v0.20.0
 	cloud.google.com/go/bigquery v1.77.0
 	github.com/apache/arrow/go/v15 v15.0.2
+	github.com/go-json-experiment/json v1.27.2
 	github.com/go-viper/mapstructure/v2 v2.4.0
 	github.com/golang-migrate/migrate/v4 v4.20.1
 	github.com/jackc/pgx/v5 v5.12.0

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
 
@@ -49,7 +51,8 @@ type pair struct {
 
 // NDJSONReader streams the records of one landing NDJSON file in the BigQuery export
 // form (domain.md §2): one JSON object per line, keys = column names. Lines are read
-// whole (up to a limit) and parsed with encoding/json.
+// whole (up to a limit) and split into members with jsontext (encoding/json/v2's
+// token layer); what a line may hold is what encoding/json accepts.
 //
 // Semantics, all documented behaviour:
 //   - Keys match column names case-insensitively (ASCII). Unknown keys are ignored
@@ -98,18 +101,33 @@ type NDJSONReader struct {
 
 	// the line being read
 	recLine int64
-	lineLen int64    // its length without '\n', even when not all of it was kept
-	eol     bool     // it ended with '\n' (not at end of file)
-	spill   [][]byte // its start, when longer than the read buffer
-	long    []byte   // spill joined
-	lr      bytes.Reader
+	lineLen int64        // its length without '\n', even when not all of it was kept
+	eol     bool         // it ended with '\n' (not at end of file)
+	spill   [][]byte     // its start, when longer than the read buffer
+	long    []byte       // spill joined
+	lr      bytes.Reader // for encoding/json's diagnosis of an invalid line
+
+	// the line's tokenizer: a bytes.Buffer lets jsontext read the line in place
+	dec   jsontext.Decoder
+	lb    bytes.Buffer
+	dopts []jsontext.Options
 
 	// the record being parsed
-	rb, kb []byte
-	pairs  []pair
-	vals   []int // column → pair index, -1 absent
-	npairs int
-	fault  *etl.Fault
+	rb, kb  []byte
+	key     []byte // a key's decoded text, when it differs from the text as written
+	lower   []byte // a key lowered (ASCII) for the column lookup
+	pairs   []pair
+	vals    []int // column → pair index, -1 absent
+	npairs  int
+	fault   *etl.Fault
+	pending []pendingKey // unknown keys of the line, noted once it proves valid
+	pb      []byte       // their text
+}
+
+// pendingKey is an unknown key in pb, remembered until its line is known to be valid.
+type pendingKey struct {
+	key     span
+	clipped bool
 }
 
 // NewNDJSONReader reads a landing NDJSON file from r; name is the path named in records
@@ -121,7 +139,10 @@ func NewNDJSONReader(r io.Reader, name string, t *etl.Table, opts Options) *NDJS
 func newNDJSONReader(ctx context.Context, r io.Reader, name string, t *etl.Table, opts Options) *NDJSONReader {
 	nr := &NDJSONReader{in: newInput(ctx, name, r, false, opts), t: t, max: opts.maxField(),
 		colIdx: make(map[string]int, len(t.Columns)), unknownSet: map[string]struct{}{},
-		vals: make([]int, len(t.Columns))}
+		vals: make([]int, len(t.Columns)),
+		// encoding/json accepts repeated names (a repeated column is a row fault) and
+		// invalid UTF-8 (a row fault in a loaded column): jsontext must too.
+		dopts: []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}}
 	nr.maxLine = math.MaxInt64
 	if cols := int64(max(len(t.Columns), 1)); int64(nr.max) <= (math.MaxInt64-lineSlack)/cols {
 		nr.maxLine = cols*int64(nr.max) + lineSlack
@@ -282,41 +303,71 @@ func (r *NDJSONReader) parse(line []byte) error {
 	r.pairs = r.pairs[:0]
 	r.npairs = 0
 	r.fault = nil
+	r.pending, r.pb = r.pending[:0], r.pb[:0]
 	for i := range r.vals {
 		r.vals[i] = -1
 	}
 	if bytes.TrimLeft(line, " \t\r")[0] != '{' {
 		return r.in.structural(r.recLine, "", "not NDJSON: the line is not a JSON object")
 	}
-	// Validating first makes json.Valid the whole syntax contract; the walk below
-	// then only splits members.
-	if !json.Valid(line) {
-		return r.invalid(line)
-	}
-	r.lr.Reset(line)
-	dec := json.NewDecoder(&r.lr)
-	if _, err := dec.Token(); err != nil { // {
+	if err := r.walk(line); err != nil {
+		// encoding/json stays the syntax contract: a line it rejects is reported with
+		// its diagnosis; one it accepts that jsontext does not is a bug, not data.
+		if !json.Valid(line) {
+			return r.invalid(line)
+		}
 		return r.walkError(err)
 	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return r.walkError(err)
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return r.walkError(fmt.Errorf("key %v is not a string", tok))
-		}
-		from := dec.InputOffset()
-		if err := dec.Decode(new(skipValue)); err != nil {
-			return r.walkError(err)
-		}
-		// The value as written: what follows the key, less the colon and spaces.
-		if err := r.member(key, bytes.TrimLeft(line[from:dec.InputOffset()], " \t\r:")); err != nil {
-			return r.walkError(err)
-		}
+	for _, k := range r.pending {
+		r.noteUnknown(string(r.pb[k.key.start:k.key.end]), k.clipped)
 	}
 	return nil
+}
+
+// errTrailing reports data after the line's object; encoding/json names it.
+var errTrailing = errors.New("data after the JSON object")
+
+// walk splits the line's object into members with jsontext, which checks the syntax
+// as it goes: with duplicate names and invalid UTF-8 allowed it accepts what
+// json.Valid accepts (FuzzReadNDJSON compares them).
+func (r *NDJSONReader) walk(line []byte) error {
+	r.lb = *bytes.NewBuffer(line)
+	r.dec.Reset(&r.lb, r.dopts...)
+	dec := &r.dec
+	if _, err := dec.ReadToken(); err != nil { // {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		val, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		r.member(r.keyText(name), val)
+	}
+	if _, err := dec.ReadToken(); err != nil { // }
+		return err
+	}
+	if len(bytes.TrimLeft(dec.UnreadBuffer(), " \t\r")) > 0 {
+		return errTrailing
+	}
+	return nil
+}
+
+// keyText decodes an object name as encoding/json does (invalid UTF-8 becomes
+// U+FFFD): the text as written when it has no escape and is valid UTF-8.
+func (r *NDJSONReader) keyText(name jsontext.Value) []byte {
+	text := name[1 : len(name)-1]
+	if bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
+		return text
+	}
+	// The name is valid JSON: the only errors left are invalid UTF-8 and unpaired
+	// surrogate escapes, both replaced with U+FFFD as encoding/json does.
+	r.key, _ = jsontext.AppendUnquote(r.key[:0], name)
+	return r.key
 }
 
 // skipValue ignores the value decoded into it: decoding only finds where it ends.
@@ -346,13 +397,13 @@ func (r *NDJSONReader) invalid(line []byte) error {
 	return r.in.structural(r.recLine, "", "not NDJSON: invalid JSON (%v)", err)
 }
 
-// walkError reports a failure splitting a line json.Valid accepted: a bug, not data.
+// walkError reports a line json.Valid accepts but jsontext rejects: a bug, not data.
 func (r *NDJSONReader) walkError(err error) error {
 	return &etl.StructuralError{File: r.in.name, Line: r.recLine, Msg: "reading a valid JSON object", Err: err}
 }
 
 // member records one key and its value as written.
-func (r *NDJSONReader) member(key string, v []byte) error {
+func (r *NDJSONReader) member(key, v []byte) {
 	r.npairs++
 	col := -1
 	clipped := len(key) > maxKeyBytes
@@ -362,7 +413,7 @@ func (r *NDJSONReader) member(key string, v []byte) error {
 		col = r.lookup(key)
 	}
 	if col < 0 {
-		r.noteUnknown(key, clipped)
+		r.pendUnknown(key, clipped)
 	}
 	dup := col >= 0 && r.vals[col] >= 0
 	if dup {
@@ -371,7 +422,7 @@ func (r *NDJSONReader) member(key string, v []byte) error {
 	loaded := col >= 0 && !dup
 	// Raw keeps a bounded number of the other keys; the rest are only counted.
 	if !loaded && len(r.pairs) >= len(r.t.Columns)+extraFields {
-		return nil
+		return
 	}
 	p := pair{kind: kindNumber}
 	p.key.start = len(r.kb)
@@ -390,11 +441,9 @@ func (r *NDJSONReader) member(key string, v []byte) error {
 		if bytes.IndexByte(text, '\\') < 0 {
 			r.rb = append(r.rb, text...)
 		} else {
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				return err
-			}
-			r.rb = append(r.rb, s...)
+			// As for keys, the only errors left replace bad text with U+FFFD, as
+			// json.Unmarshal does.
+			r.rb, _ = jsontext.AppendUnquote(r.rb, v)
 		}
 		if loaded {
 			textDetail = textFault(text, r.rb[p.val.start:])
@@ -431,7 +480,6 @@ func (r *NDJSONReader) member(key string, v []byte) error {
 	if loaded {
 		r.vals[col] = len(r.pairs) - 1
 	}
-	return nil
 }
 
 // textFault describes why a string cannot be stored as PostgreSQL text, or "": its
@@ -454,14 +502,40 @@ func (r *NDJSONReader) note(reason string, col int, detail string) {
 }
 
 // lookup maps a key to a column, case-insensitively (ASCII).
-func (r *NDJSONReader) lookup(key string) int {
-	if i, ok := r.colIdx[key]; ok {
+func (r *NDJSONReader) lookup(key []byte) int {
+	if i, ok := r.colIdx[string(key)]; ok {
 		return i
 	}
-	if i, ok := r.colIdx[asciiLower(key)]; ok {
+	i := 0
+	for i < len(key) && !('A' <= key[i] && key[i] <= 'Z') {
+		i++
+	}
+	if i == len(key) {
+		return -1 // already lower case
+	}
+	r.lower = append(r.lower[:0], key...)
+	for ; i < len(r.lower); i++ {
+		if c := r.lower[i]; 'A' <= c && c <= 'Z' {
+			r.lower[i] = c + 'a' - 'A'
+		}
+	}
+	if i, ok := r.colIdx[string(r.lower)]; ok {
 		return i
 	}
 	return -1
+}
+
+// pendUnknown remembers an unknown key not yet noted, for noteUnknown once the line
+// proves valid (an invalid line's keys are not warned about). Like the line's other
+// buffers, what it keeps is bounded by the line's length.
+func (r *NDJSONReader) pendUnknown(key []byte, clipped bool) {
+	if _, ok := r.unknownSet[string(key)]; ok || len(r.unknownSet) >= maxUnknownKeys {
+		return
+	}
+	k := pendingKey{key: span{start: len(r.pb)}, clipped: clipped}
+	r.pb = append(r.pb, key...)
+	k.key.end = len(r.pb)
+	r.pending = append(r.pending, k)
 }
 
 func (r *NDJSONReader) noteUnknown(key string, clipped bool) {
