@@ -55,7 +55,7 @@ func TestBenchLoad(t *testing.T) {
 	file1M := filepath.Join(dir1M, benchTable+".csv")
 
 	reset := func() {
-		benchExec(t, db, "TRUNCATE raw."+benchTable+", etl.landing_file, etl.watermark, etl.pending_change, etl.reject")
+		benchExec(t, db, "TRUNCATE raw."+benchTable+", etl.landing_file, etl.watermark, etl.pending_change, etl.reject_run, etl.reject")
 		benchExec(t, db, "TRUNCATE public.bench_ref")
 		benchExec(t, db, "CHECKPOINT")
 	}

@@ -59,6 +59,9 @@ type RedisConfig struct {
 type LogConfig struct {
 	Level  string `mapstructure:"level"`
 	Format string `mapstructure:"format"`
+	// LevelGiven: some flag, variable or file set the level (on a terminal the
+	// default is quieter: the progress bars and the summary say what info would).
+	LevelGiven bool `mapstructure:"-"`
 }
 
 type SourceConfig struct {
@@ -238,6 +241,7 @@ func loadConfig(reg *etl.Registry, flags *pflag.FlagSet, path string, explicit b
 	if err := v.Unmarshal(&cfg, viper.DecodeHook(hook)); err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
+	cfg.Log.LevelGiven = src.of("log.level") != ""
 	cfg.Tables = make(map[string]TableConfig, len(reg.Tables()))
 	for _, t := range reg.Tables() {
 		p := "tables." + t.Name + "."

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -305,6 +306,32 @@ func TestUsageErrors(t *testing.T) {
 		code := run(t.Context(), c.argv, &stdout, &stderr)
 		if code != exitUsage || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 saying %q", c.argv, code, stderr.String(), c.want)
+		}
+		// The error and where the help is, not the help itself.
+		if lines := strings.Split(strings.TrimSpace(stderr.String()), "\n"); len(lines) != 2 ||
+			!strings.HasPrefix(lines[1], "see 'pulso ") || !strings.HasSuffix(lines[1], " --help'") {
+			t.Errorf("%v: stderr %q; want the error and a --help pointer", c.argv, stderr.String())
+		}
+	}
+}
+
+// On a terminal info lines would repeat the bars and summary: unless a level is
+// given the terminal gets warnings and errors only; JSON and pipes keep the level.
+func TestLogLevelQuietOnTerminal(t *testing.T) {
+	for _, c := range []struct {
+		lc   LogConfig
+		tty  bool
+		want slog.Level
+	}{
+		{LogConfig{Level: "info", Format: "auto"}, true, slog.LevelWarn},
+		{LogConfig{Level: "info", Format: "auto"}, false, slog.LevelInfo},
+		{LogConfig{Level: "info", Format: "json"}, true, slog.LevelInfo},
+		{LogConfig{Level: "info", Format: "auto", LevelGiven: true}, true, slog.LevelInfo},
+		{LogConfig{Level: "debug", Format: "text", LevelGiven: true}, true, slog.LevelDebug},
+		{LogConfig{Level: "error", Format: "auto"}, true, slog.LevelError},
+	} {
+		if got := logLevel(c.lc, c.tty); got != c.want {
+			t.Errorf("logLevel(%+v, tty %v) = %v, want %v", c.lc, c.tty, got, c.want)
 		}
 	}
 }

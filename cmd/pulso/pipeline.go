@@ -107,13 +107,25 @@ func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) error {
 	return err
 }
 
+// printTransformSummary lists the steps that rebuilt something; a transform with
+// nothing to rebuild says so in one line.
 func printTransformSummary(w io.Writer, res *etl.TransformResult) {
 	if res == nil {
 		return
 	}
+	if !res.Rebuilt {
+		fmt.Fprintf(w, "transform: nothing to rebuild (pending changes consumed: %d); data version %d unchanged\n",
+			res.Changes, res.DataVersion)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "transform step\tstatus\tdays\tarchivos\tdeleted\tinserted\tduration\t")
+	skipped := 0
 	for _, st := range res.Steps {
+		if st.Status == etl.StatusSkipped {
+			skipped++
+			continue
+		}
 		days := "-"
 		if !st.DayFrom.IsZero() {
 			days = st.DayFrom.String() + ".." + st.DayTo.String()
@@ -122,5 +134,6 @@ func printTransformSummary(w io.Writer, res *etl.TransformResult) {
 			st.Deleted, st.Inserted, st.Duration.Round(time.Millisecond))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "pending changes consumed: %d; data version: %d (rebuilt: %t)\n", res.Changes, res.DataVersion, res.Rebuilt)
+	fmt.Fprintf(w, "%d steps with nothing to rebuild; pending changes consumed: %d; data version: %d\n",
+		skipped, res.Changes, res.DataVersion)
 }

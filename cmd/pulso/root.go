@@ -47,10 +47,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// Every interrupted step says "context canceled"; one line is enough.
 		fmt.Fprintln(stderr, "pulso: cancelled; nothing half-written was committed")
 	case err != nil:
-		if code == exitUsage && !isConfigError(err) && cmd != nil {
-			fmt.Fprintln(stderr, cmd.UsageString())
-		}
 		fmt.Fprintln(stderr, "pulso:", err)
+		if code == exitUsage && !isConfigError(err) && cmd != nil {
+			// The error, then where the usage is: 25 lines of help would bury it.
+			fmt.Fprintf(stderr, "see '%s --help'\n", cmd.CommandPath())
+		}
 	}
 	return code
 }
@@ -130,16 +131,29 @@ func (a *app) jsonLogs() bool {
 	return !a.stderrIsTTY()
 }
 
+// newLogger logs JSON off a terminal (or with json), text on one; on a terminal the
+// default level is warn, since bars and summaries show what info lines would.
 func newLogger(w io.Writer, lc LogConfig) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(lc.Level))
-	opts := &slog.HandlerOptions{Level: level}
 	f, isFile := w.(*os.File)
 	tty := isFile && isatty.IsTerminal(f.Fd())
+	opts := &slog.HandlerOptions{Level: logLevel(lc, tty)}
 	if strings.EqualFold(lc.Format, "json") || (strings.EqualFold(lc.Format, "auto") && !tty) {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logLevel is the configured level; on a terminal, unless a level was given, at
+// least warn.
+func logLevel(lc LogConfig, tty bool) slog.Level {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(lc.Level)); err != nil {
+		level = slog.LevelInfo // unreachable: Config.Validate checked the name
+	}
+	if tty && !lc.LevelGiven && !strings.EqualFold(lc.Format, "json") {
+		level = max(level, slog.LevelWarn)
+	}
+	return level
 }
 
 func (a *app) requireDatabase() (string, error) {

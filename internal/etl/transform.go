@@ -533,7 +533,7 @@ type TransformResult struct {
 	Steps       []TransformStep
 	Changes     int64 // pending-change rows consumed
 	Rebuilt     bool  // some slice was rebuilt: the data version moved
-	DataVersion int64
+	DataVersion int64 // after the transform (unchanged when nothing was rebuilt)
 	Warnings    []string
 	Duration    time.Duration
 }

@@ -54,24 +54,28 @@ func startCopy(ctx context.Context, conn *pgconn.PgConn, table string, cols []st
 // startRow begins a row of n values (binary format only needs the count).
 func (s *copyStream) startRow(n int) {
 	if s.bin != nil {
-		s.w.Write(binary.BigEndian.AppendUint16(s.buf[:0], uint16(n)))
+		s.buf = binary.BigEndian.AppendUint16(s.buf[:0], uint16(n))
 	}
 }
 
-// field writes value i of the row; null writes NULL.
+// field writes value i of the row; null writes NULL. A binary row is assembled in
+// buf and written whole with its last value.
 func (s *copyStream) field(i int, v string, null bool, last bool) error {
 	if s.bin != nil {
 		if null {
-			s.w.Write(binary.BigEndian.AppendUint32(s.buf[:0], math.MaxUint32)) // length -1
-			return nil
+			s.buf = binary.BigEndian.AppendUint32(s.buf, math.MaxUint32) // length -1
+		} else {
+			at := len(s.buf)
+			b, err := s.bin[i](append(s.buf, 0, 0, 0, 0), v)
+			if err != nil {
+				return fmt.Errorf("column %s: value %q: %w", s.cols[i], v, err)
+			}
+			binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
+			s.buf = b
 		}
-		b, err := s.bin[i](append(s.buf[:0], 0, 0, 0, 0), v)
-		if err != nil {
-			return fmt.Errorf("column %s: value %q: %w", s.cols[i], v, err)
+		if last {
+			s.w.Write(s.buf)
 		}
-		binary.BigEndian.PutUint32(b, uint32(len(b)-4))
-		s.w.Write(b)
-		s.buf = b[:0]
 		return nil
 	}
 	if null {

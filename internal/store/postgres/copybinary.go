@@ -123,43 +123,107 @@ func encodeDate(dst []byte, v string) ([]byte, error) {
 }
 
 func encodeTimestamp(dst []byte, v string) ([]byte, error) {
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return dst, err
+	t, ok := parseCanonicalUTC(v)
+	if !ok {
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return dst, err
+		}
 	}
 	// Microseconds from 2000-01-01 UTC; Sub would overflow past ±292 years of it.
 	us := (t.Unix()-pgEpoch.Unix())*1e6 + int64(t.Nanosecond()/1e3)
 	return binary.BigEndian.AppendUint64(dst, uint64(us)), nil
 }
 
+// parseCanonicalUTC reads the converter's timestamp text, YYYY-MM-DDTHH:MM:SS, an
+// optional fraction and Z, without time.Parse's generality (it is on every row).
+func parseCanonicalUTC(v string) (time.Time, bool) {
+	if len(v) < 20 || v[len(v)-1] != 'Z' || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(v[0:4])
+	mo, ok2 := num(v[5:7])
+	d, ok3 := num(v[8:10])
+	h, ok4 := num(v[11:13])
+	mi, ok5 := num(v[14:16])
+	sec, ok6 := num(v[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	var nanos int
+	if frac := v[19 : len(v)-1]; frac != "" {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		n, ok := num(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nanos = n
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, nanos, time.UTC)
+	if t.Day() != d { // 31 April and the like normalise to another day: not canonical
+		return time.Time{}, false
+	}
+	return t, true
+}
+
 // encodeNumeric writes a plain decimal ("-123.45", "0.5", "7") as PostgreSQL's
 // binary numeric: base-10000 digit groups around the decimal point, with the weight
 // of the first group, the sign and the display scale.
 func encodeNumeric(dst []byte, v string) ([]byte, error) {
-	neg := strings.HasPrefix(v, "-")
-	s := strings.TrimPrefix(v, "-")
+	neg := len(v) > 0 && v[0] == '-'
+	s := v
+	if neg {
+		s = v[1:]
+	}
 	intPart, frac, _ := strings.Cut(s, ".")
-	if intPart == "" && frac == "" || strings.Trim(intPart+frac, "0123456789") != "" {
+	if intPart == "" && frac == "" || len(intPart)+len(frac) > math.MaxInt16 {
 		return dst, fmt.Errorf("not a plain decimal: %q", v)
 	}
-	if len(frac) > math.MaxInt16 || len(intPart) > math.MaxInt16 {
-		return dst, fmt.Errorf("decimal too long: %d digits", len(intPart)+len(frac))
+	// Digit i of intPart+frac sits in group (lead+i)/4, where lead pads the integer
+	// part on the left to whole groups; the fraction is padded on the right.
+	lead := (4 - len(intPart)%4) % 4
+	n := (lead + len(intPart) + len(frac) + 3) / 4
+	var stack [16]uint16
+	groups := stack[:0]
+	if n > len(stack) {
+		groups = make([]uint16, 0, n)
 	}
-	dscale := len(frac)
-	// Pad to whole groups: the integer part on the left, the fraction on the right.
-	if r := len(intPart) % 4; r != 0 {
-		intPart = strings.Repeat("0", 4-r) + intPart
+	groups = groups[:n]
+	clear(groups)
+	for i := 0; i < len(intPart)+len(frac); i++ {
+		c := byte(0)
+		if i < len(intPart) {
+			c = intPart[i]
+		} else {
+			c = frac[i-len(intPart)]
+		}
+		if c < '0' || c > '9' {
+			return dst, fmt.Errorf("not a plain decimal: %q", v)
+		}
+		p := lead + i
+		groups[p/4] = groups[p/4]*10 + uint16(c-'0')
+		if p%4 == 3 || i == len(intPart)+len(frac)-1 {
+			for q := p % 4; q < 3; q++ { // a last partial group is scaled to four digits
+				groups[p/4] *= 10
+			}
+		}
 	}
-	if r := len(frac) % 4; r != 0 {
-		frac += strings.Repeat("0", 4-r)
-	}
-	all := intPart + frac
-	groups := make([]uint16, 0, len(all)/4)
-	for i := 0; i < len(all); i += 4 {
-		g, _ := strconv.Atoi(all[i : i+4]) // four ASCII digits, checked above
-		groups = append(groups, uint16(g))
-	}
-	weight := len(intPart)/4 - 1
+	weight := (lead+len(intPart))/4 - 1
 	for len(groups) > 0 && groups[0] == 0 {
 		groups = groups[1:]
 		weight--
@@ -177,7 +241,7 @@ func encodeNumeric(dst []byte, v string) ([]byte, error) {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(groups)))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(int16(weight)))
 	dst = binary.BigEndian.AppendUint16(dst, sign)
-	dst = binary.BigEndian.AppendUint16(dst, uint16(dscale))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(frac)))
 	for _, g := range groups {
 		dst = binary.BigEndian.AppendUint16(dst, g)
 	}

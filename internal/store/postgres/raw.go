@@ -104,6 +104,8 @@ type stepWriter struct {
 
 	// changes collects pending-change keys on the direct path, where every row is new.
 	changes map[[3]string]struct{}
+	// dayOfHour caches limaDay by the timestamp's text up to the hour.
+	dayOfHour map[string]string
 }
 
 // maxTrackedChanges bounds the in-memory change set; beyond it the changes are read
@@ -215,8 +217,7 @@ func (w *stepWriter) trackChange(r *etl.Row) {
 		j := w.t.Index(name)
 		v := r.Values[j]
 		if w.t.TypeOf(j) == etl.TypeTimestamp {
-			ts, _ := time.Parse(time.RFC3339Nano, v)
-			v = etl.LimaDate(ts).String()
+			v = w.limaDay(v)
 		}
 		k[i] = v
 	}
@@ -224,6 +225,29 @@ func (w *stepWriter) trackChange(r *etl.Row) {
 	if len(w.changes) > maxTrackedChanges {
 		w.changes = nil // read back with DISTINCT at commit
 	}
+}
+
+// limaDay is the Lima date of a canonical UTC timestamp. Lima is a whole number of
+// hours from UTC, so the date follows from the text up to the hour, which repeats on
+// most rows: the answer is kept per hour.
+func (w *stepWriter) limaDay(ts string) string {
+	if len(ts) < 13 {
+		return ts
+	}
+	hour := ts[:13]
+	if d, ok := w.dayOfHour[hour]; ok {
+		return d
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return ts // not canonical: recorded as is, as a change day nothing matches
+	}
+	d := etl.LimaDate(t).String()
+	if w.dayOfHour == nil {
+		w.dayOfHour = map[string]string{}
+	}
+	w.dayOfHour[hour] = d
+	return d
 }
 
 // endBatch completes the running COPY, then flushes the batch's rejects: the

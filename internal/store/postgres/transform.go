@@ -207,6 +207,8 @@ func (t *transformer) run(ctx context.Context, res *etl.TransformResult) error {
 			return err
 		}
 		res.Rebuilt = true
+	} else if err := t.tx.QueryRow(ctx, `SELECT version FROM etl.data_version`).Scan(&res.DataVersion); err != nil {
+		return fmt.Errorf("data version: %w", err)
 	}
 	if maxID > 0 {
 		if _, err := t.exec(ctx, "q_pending_consume", []any{o.RunID, maxID}); err != nil {
