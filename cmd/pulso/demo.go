@@ -84,5 +84,5 @@ func (a *app) runDemo(ctx context.Context, opts *demoOptions) error {
 		return nil
 	}
 	// The load reads what was just written, "today" pinned to the data set's as-of.
-	return a.load(ctx, files.New(opts.Out, a.cfg.Files), etl.Clock{AsOf: asOf}, &loadOptions{Args: opts.Args})
+	return a.load(ctx, files.New(opts.Out, a.cfg.Files, a.log), etl.Clock{AsOf: asOf}, &loadOptions{Args: opts.Args})
 }

@@ -264,3 +264,28 @@ func TestDemoLoadMatchesManifest(t *testing.T) {
 		}
 	}
 }
+
+// The landing-file ledger knows a file by its absolute path: the same directory
+// given relative after absolute reads nothing again.
+func TestLandingLedgerKeyIgnoresHowTheDirIsWritten(t *testing.T) {
+	t.Parallel()
+	url := migrated(t)
+	dir := demoSet(t)
+	mustRun(t, url, "--as-of", "2025-07-15", "load", "--dir", dir)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, url, "--as-of", "2025-07-15", "load", "--dir", rel)
+	pool := openPool(t, url)
+	if n := mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE run_id = 2 AND skip_reason IS DISTINCT FROM 'unchanged_files'`); n != 0 {
+		t.Fatalf("%d tables read again when the directory was given as %s", n, rel)
+	}
+	if n := mustCount(t, pool, `SELECT count(*) FROM etl.landing_file WHERE path NOT LIKE '/%'`); n != 0 {
+		t.Fatalf("%d landing files recorded by a relative path", n)
+	}
+}

@@ -66,7 +66,7 @@ func (a *app) source(ctx context.Context, sc SourceConfig, command string) (etl.
 			a.log.Warn("the landing directory holds no landing file: every table will be skipped",
 				"dir", sc.Dir, "expected", "<table>.csv|.csv.gz|.ndjson or <table>/*.csv|.csv.gz|.ndjson")
 		}
-		return files.New(sc.Dir, a.cfg.Files), nil
+		return files.New(sc.Dir, a.cfg.Files, a.log), nil
 	case etl.SourceBigQuery:
 		// The run id label follows once the run has one.
 		return a.bigQuerySource(ctx, command)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,5 +60,19 @@ func TestTransformArgv(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A transform with nothing to rebuild says so in one line, with the data version as
+// it stands, not a table of skipped steps and a version of 0.
+func TestTransformNothingToRebuild(t *testing.T) {
+	t.Parallel()
+	url := migrated(t)
+	pool := openPool(t, url)
+	version := mustCount(t, pool, `SELECT version FROM etl.data_version`)
+	res := mustRun(t, url, "--as-of", "2025-07-15", "transform")
+	want := fmt.Sprintf("transform: nothing to rebuild (pending changes consumed: 0); data version %d unchanged\n", version)
+	if res.stdout != want {
+		t.Fatalf("stdout %q, want %q", res.stdout, want)
 	}
 }

@@ -35,7 +35,7 @@ func loadAsOf(e *loadEnv, table string, asOf etl.Date, logs io.Writer) etl.StepR
 	if logs == nil {
 		logs = io.Discard
 	}
-	res, err := etl.NewLoader(files.New(e.dir, files.Options{}), e.store).LoadTable(ctx, tbl, etl.LoadOptions{
+	res, err := etl.NewLoader(files.New(e.dir, files.Options{}, nil), e.store).LoadTable(ctx, tbl, etl.LoadOptions{
 		RunID: runID, Now: asOf.AddDays(1).Start(), LoadConfig: etl.LoadConfig{Lookback: map[string]int{table: tbl.LookbackDays},
 			EjecutivosIDCliente: 145, RejectTolerance: 1}, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})

@@ -82,7 +82,7 @@ func (e *loadEnv) load(table string, c loadCase) (etl.StepResult, error) {
 	}
 	src := c.src
 	if src == nil {
-		src = files.New(e.dir, files.Options{MaxFieldBytes: 1 << 20})
+		src = files.New(e.dir, files.Options{MaxFieldBytes: 1 << 20}, nil)
 	}
 	tolerance := 1.0
 	if c.strict {
@@ -425,7 +425,7 @@ func TestLoadCancelledCommitsNothing(t *testing.T) {
 	}
 	e.write("pagos.csv", b.String())
 	ctx, cancel := context.WithCancel(t.Context())
-	src := &cancelAfter{Source: files.New(e.dir, files.Options{MaxFieldBytes: 1 << 20}), n: 100, cancel: cancel}
+	src := &cancelAfter{Source: files.New(e.dir, files.Options{MaxFieldBytes: 1 << 20}, nil), n: 100, cancel: cancel}
 	_, err := e.load("pagos", loadCase{src: src, ctx: ctx})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want cancellation", err)

@@ -303,7 +303,9 @@ func writeFile(t *testing.T, p, content string) {
 	}
 }
 
-func filesSource(dir string) etl.Source { return files.New(dir, files.Options{MaxFieldBytes: 1 << 20}) }
+func filesSource(dir string) etl.Source {
+	return files.New(dir, files.Options{MaxFieldBytes: 1 << 20}, nil)
+}
 
 // The transform refreshes what the loads outdated before it plans, without relying on
 // autovacuum (off here for the raw tables, as it may be in production): statistics of

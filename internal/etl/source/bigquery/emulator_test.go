@@ -191,7 +191,7 @@ func convertAll(t *etl.Table, recs [][]string, w etl.Window) outcome {
 
 func fileRecords(t *testing.T, tb *etl.Table) [][]string {
 	t.Helper()
-	src := files.New(demoDir, files.Options{})
+	src := files.New(demoDir, files.Options{}, nil)
 	parts, err := src.Parts(t.Context(), tb)
 	if err != nil {
 		t.Fatal(err)

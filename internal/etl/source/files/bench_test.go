@@ -213,7 +213,7 @@ func BenchmarkParts(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(dir, "mibotair_gestiones.csv"), data, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	s := New(dir, Options{})
+	s := New(dir, Options{}, nil)
 	tb := table(b, "mibotair_gestiones")
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {

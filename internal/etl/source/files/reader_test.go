@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -695,7 +696,7 @@ func TestSource(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "pagos", "b.ndjson"), []byte(`{"nro_documento":"D2","monto_cancelado":7}`+"\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "pagos", "a.csv.gz"), gz(t, body), 0o644)
 
-	s := New(dir, Options{})
+	s := New(dir, Options{}, nil)
 	if s.Kind() != "dir" {
 		t.Fatal(s.Kind())
 	}
@@ -794,11 +795,11 @@ func TestRoundTrip(t *testing.T) {
 				if err := fw.Close(); err != nil {
 					t.Fatal(err)
 				}
-				parts, err := New(dir, Options{}).Parts(context.Background(), tb)
+				parts, err := New(dir, Options{}, nil).Parts(context.Background(), tb)
 				if err != nil || len(parts) != 1 {
 					t.Fatalf("%v %v", parts, err)
 				}
-				r, err := New(dir, Options{}).Open(context.Background(), tb, parts[0], etl.Window{})
+				r, err := New(dir, Options{}, nil).Open(context.Background(), tb, parts[0], etl.Window{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -889,5 +890,22 @@ func TestSplit(t *testing.T) {
 		if !reflect.DeepEqual(r.spans, want) {
 			t.Fatalf("%q: spans %v, want %v", line, r.spans, want)
 		}
+	}
+}
+
+// A landing name that is a symbolic link to nothing is skipped with a warning naming
+// it: a delivery that did not arrive is not silently the same as no delivery.
+func TestDanglingSymlinkWarned(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "gone.csv"), filepath.Join(dir, "pagos.csv")); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	parts, err := New(dir, Options{}, slog.New(slog.NewTextHandler(&logs, nil))).Parts(t.Context(), table(t, "pagos"))
+	if err != nil || len(parts) != 0 {
+		t.Fatalf("parts %v, %v; want none", parts, err)
+	}
+	if !strings.Contains(logs.String(), "symbolic link to a missing file") || !strings.Contains(logs.String(), filepath.Join(dir, "pagos.csv")) {
+		t.Fatalf("no warning naming the link: %q", logs.String())
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -64,21 +65,30 @@ func IsLandingName(name string) bool {
 // skipped, as a shell glob would; extensions are case-sensitive). Anything else is
 // ignored. A missing dir is an error; a table with no files gives an empty list.
 func Discover(dir string, t *etl.Table) ([]string, error) {
+	paths, _, err := discover(dir, t)
+	return paths, err
+}
+
+// discover is Discover that also lists the dangling symbolic links among the
+// landing names: skipped, but worth a warning (a delivery that did not arrive).
+func discover(dir string, t *etl.Table) (paths, dangling []string, err error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("landing directory: %w", err)
+		return nil, nil, fmt.Errorf("landing directory: %w", err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("landing directory %s is not a directory", dir)
+		return nil, nil, fmt.Errorf("landing directory %s is not a directory", dir)
 	}
 	var out []string
 	for _, f := range Formats {
 		p := filepath.Join(dir, t.Name+"."+f.Ext())
 		ok, err := isRegular(p)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		switch {
+		case errors.Is(err, errDangling):
+			dangling = append(dangling, p)
+		case err != nil:
+			return nil, nil, err
+		case ok:
 			out = append(out, p)
 		}
 	}
@@ -89,7 +99,7 @@ func Discover(dir string, t *etl.Table) ([]string, error) {
 	case err != nil:
 		// A regular file named <table> is not a table directory: ignore it.
 		if ok, _ := isRegular(sub); !ok {
-			return nil, fmt.Errorf("landing directory: %w", err)
+			return nil, nil, fmt.Errorf("landing directory: %w", err)
 		}
 	default:
 		for _, e := range ents {
@@ -99,22 +109,31 @@ func Discover(dir string, t *etl.Table) ([]string, error) {
 			}
 			p := filepath.Join(sub, name)
 			ok, err := isRegular(p)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
+			switch {
+			case errors.Is(err, errDangling):
+				dangling = append(dangling, p)
+			case err != nil:
+				return nil, nil, err
+			case ok:
 				out = append(out, p)
 			}
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return out, dangling, nil
 }
 
-// isRegular reports whether p is (or links to) a regular file; a missing p is false.
+// errDangling marks a symbolic link to nothing.
+var errDangling = errors.New("dangling symbolic link")
+
+// isRegular reports whether p is (or links to) a regular file; a missing p is false,
+// a link to a missing file errDangling.
 func isRegular(p string) (bool, error) {
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
+		if lst, lerr := os.Lstat(p); lerr == nil && lst.Mode()&fs.ModeSymlink != 0 {
+			return false, errDangling
+		}
 		return false, nil
 	}
 	if err != nil {
@@ -127,12 +146,24 @@ func isRegular(p string) (bool, error) {
 type Source struct {
 	dir  string
 	opts Options
+	log  *slog.Logger
 }
 
 var _ etl.Source = (*Source)(nil)
 
-// New makes a Source reading the landing directory dir.
-func New(dir string, opts Options) *Source { return &Source{dir: dir, opts: opts} }
+// New makes a Source reading the landing directory dir; log (nil: none) hears what
+// Parts skips. Parts are named by absolute, cleaned path, the key of the
+// landing-file ledger: the same file is the same part whether the directory was
+// given relative or absolute.
+func New(dir string, opts Options, log *slog.Logger) *Source {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Source{dir: dir, opts: opts, log: log}
+}
 
 // Kind is "dir".
 func (s *Source) Kind() etl.SourceKind { return etl.SourceDir }
@@ -141,9 +172,12 @@ func (s *Source) Kind() etl.SourceKind { return etl.SourceDir }
 // loader hashes the few it must compare before reading (Hash), and every file it
 // reads is hashed by that read. An unlistable file is a structural error.
 func (s *Source) Parts(_ context.Context, t *etl.Table) ([]etl.Part, error) {
-	paths, err := Discover(s.dir, t)
+	paths, dangling, err := discover(s.dir, t)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	for _, p := range dangling {
+		s.log.Warn("landing file skipped: a symbolic link to a missing file", "table", t.Name, "path", p)
 	}
 	parts := make([]etl.Part, 0, len(paths))
 	for _, p := range paths {

@@ -65,7 +65,7 @@ func read(t testing.TB, dir string, man *Manifest) *dataset {
 		t.Fatal(err)
 	}
 	ds := &dataset{dir: dir, man: man, asOf: asOf, tables: map[string]*tableData{}}
-	src := files.New(dir, files.Options{})
+	src := files.New(dir, files.Options{}, nil)
 	for _, tbl := range reg.Tables() {
 		td := &tableData{t: tbl, files: map[string]int{}}
 		ds.tables[tbl.Name] = td

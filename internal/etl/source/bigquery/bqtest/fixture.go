@@ -55,7 +55,7 @@ type Fixture struct {
 // TablesFromDir reads every table's landing files in dir (through the files source:
 // the same raw text a dir load reads) into fixture tables named by tableID.
 func TablesFromDir(ctx context.Context, dir string, reg *etl.Registry, tableID func(*etl.Table) string) ([]Table, error) {
-	src := files.New(dir, files.Options{})
+	src := files.New(dir, files.Options{}, nil)
 	var out []Table
 	for _, t := range reg.Tables() {
 		parts, err := src.Parts(ctx, t)
