@@ -14,6 +14,7 @@ const (
 	ReasonWrongFieldCount   = "wrong_field_count"
 	ReasonInvalidUTF8       = "invalid_utf8"
 	ReasonFieldTooLarge     = "field_too_large"
+	ReasonInvalidJSON       = "invalid_json" // an NDJSON line that is not one JSON object
 	ReasonDuplicateKey      = "duplicate_key"
 	ReasonFutureDate        = "future_date"
 	ReasonFilteredMonto     = "filtered_monto"

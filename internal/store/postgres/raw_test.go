@@ -295,6 +295,28 @@ func TestLoadRowFaultsRejectOnlyTheirRows(t *testing.T) {
 	}
 }
 
+// A malformed NDJSON line is a row reject (invalid_json) with its line number, as a
+// CSV line with the wrong number of fields is: the other lines load.
+func TestLoadMalformedNDJSONLineIsARowReject(t *testing.T) {
+	t.Parallel()
+	e := newLoadEnv(t)
+	e.write("pagos.ndjson", `{"nro_documento":"OK1","archivo":"P","monto_cancelado":10,"fecha_pago":"2025-06-03","creado_el":"2025-06-04T11:00:00Z"}`+"\n"+
+		`{"nro_documento":"BAD","archivo":"P",`+"\n"+
+		`["not", "an", "object"]`+"\n"+
+		`{"nro_documento":"OK2","archivo":"P","monto_cancelado":10,"fecha_pago":"2025-06-03","creado_el":"2025-06-04T11:00:00Z"}`+"\n")
+	res, err := e.load("pagos", loadCase{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Loaded != 2 || res.Read != 4 || res.Rejected != 2 {
+		t.Fatalf("result = %+v", res)
+	}
+	want := []rejectRow{{2, "", etl.ReasonInvalidJSON}, {3, "", etl.ReasonInvalidJSON}}
+	if got := e.rejects("pagos"); len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("rejects = %+v, want %+v", got, want)
+	}
+}
+
 // Structural faults fail the table naming file and line; nothing of it commits.
 func TestLoadStructuralFaultsCommitNothing(t *testing.T) {
 	t.Parallel()

@@ -229,8 +229,8 @@ func compareEncodingJSON(t *testing.T, tb *etl.Table, data []byte, max int, maxL
 		}
 		trimmed := bytes.Trim(line, " \t\r")
 		if !json.Valid(line) || trimmed[0] != '{' {
-			if rec != nil && rec.Fault == nil {
-				t.Fatalf("line %d %q is not a JSON object but gave fields %q", lineNo, line, rec.Fields)
+			if rec != nil && (rec.Fault == nil || rec.Fault.Reason != etl.ReasonInvalidJSON) {
+				t.Fatalf("line %d %q is not a JSON object but gave %+v", lineNo, line, rec)
 			}
 			if structuralHere {
 				return

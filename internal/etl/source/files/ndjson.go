@@ -197,6 +197,11 @@ func (r *NDJSONReader) Next(rec *etl.Record) (bool, error) {
 			return true, nil
 		}
 		if err := r.parse(line); err != nil {
+			var bad *badLine
+			if errors.As(err, &bad) {
+				r.emitBad(rec, line, bad.msg)
+				return true, nil
+			}
 			r.err = err
 			return false, err
 		}
@@ -297,6 +302,29 @@ func (r *NDJSONReader) emitLong(rec *etl.Record, start []byte) {
 	rec.Raw = append(b, '}')
 }
 
+// badLine is a line that is not one JSON object: a row fault (invalid_json), as a
+// CSV line with the wrong number of fields is; the next line is read.
+type badLine struct{ msg string }
+
+func (b *badLine) Error() string { return b.msg }
+
+func badLinef(format string, args ...any) error { return &badLine{fmt.Sprintf(format, args...)} }
+
+// emitBad fills rec with the fault of a line that is not a JSON object.
+func (r *NDJSONReader) emitBad(rec *etl.Record, line []byte, msg string) {
+	rec.Source = r.in.name
+	rec.Line = r.recLine
+	rec.Fields = rec.Fields[:0]
+	rec.Fault = &etl.Fault{Reason: etl.ReasonInvalidJSON, Detail: msg}
+	b := append(make([]byte, 0, rawClip+32), `{"line":`...)
+	text := string(line)
+	if len(line) > rawClip {
+		text = string(line[:rawClip]) + "… (truncated)"
+	}
+	b = appendJSONString(b, text)
+	rec.Raw = append(b, '}')
+}
+
 // parse reads one non-blank line within the limit into pairs.
 func (r *NDJSONReader) parse(line []byte) error {
 	r.rb, r.kb = r.rb[:0], r.kb[:0]
@@ -308,7 +336,7 @@ func (r *NDJSONReader) parse(line []byte) error {
 		r.vals[i] = -1
 	}
 	if bytes.TrimLeft(line, " \t\r")[0] != '{' {
-		return r.in.structural(r.recLine, "", "not NDJSON: the line is not a JSON object")
+		return badLinef("the line is not a JSON object")
 	}
 	if err := r.walk(line); err != nil {
 		// encoding/json stays the syntax contract: a line it rejects is reported with
@@ -375,8 +403,8 @@ type skipValue struct{}
 
 func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 
-// invalid is the structural error for a line json.Valid rejects, from encoding/json's
-// own diagnosis of it.
+// invalid is the fault of a line json.Valid rejects, from encoding/json's own
+// diagnosis of it; an object the file ends inside is a truncated file: structural.
 func (r *NDJSONReader) invalid(line []byte) error {
 	r.lr.Reset(line)
 	dec := json.NewDecoder(&r.lr)
@@ -385,16 +413,16 @@ func (r *NDJSONReader) invalid(line []byte) error {
 	switch {
 	case err == nil:
 		if rest := bytes.TrimLeft(line[dec.InputOffset():], " \t\r"); len(rest) > 0 {
-			return r.in.structural(r.recLine, "", "not NDJSON: unexpected %s after the JSON object", strconv.QuoteRune(rune(rest[0])))
+			return badLinef("unexpected %s after the JSON object", strconv.QuoteRune(rune(rest[0])))
 		}
 	case errors.Is(err, io.ErrUnexpectedEOF) && r.eol:
-		return r.in.structural(r.recLine, "", "not NDJSON: the JSON object is not closed on its line")
+		return badLinef("the JSON object is not closed on its line")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return r.in.structural(r.recLine, "", "not NDJSON: the JSON object is not closed at end of file")
 	case errors.As(err, &se):
-		return r.in.structural(r.recLine, "", "not NDJSON: %s (byte %d of the line)", se, se.Offset)
+		return badLinef("%s (byte %d of the line)", se, se.Offset)
 	}
-	return r.in.structural(r.recLine, "", "not NDJSON: invalid JSON (%v)", err)
+	return badLinef("invalid JSON (%v)", err)
 }
 
 // walkError reports a line json.Valid accepts but jsontext rejects: a bug, not data.

@@ -356,26 +356,25 @@ func TestNDJSONReader(t *testing.T) {
 		{name: "deep nesting", in: `{"zz":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`,
 			want: []got{row(1)}, warn: []string{`file x.ndjson: unknown columns ignored: "zz"`}},
 		{name: "nesting beyond encoding/json", in: `{"zz":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
-			err: `file x.ndjson:1: not NDJSON: invalid character '[' exceeded max depth (byte 10006 of the line)`, errLine: 1},
+			want: []got{fault(1, etl.ReasonInvalidJSON, "")}},
 		{name: "bad nested value", in: `{"zz":{"a":[1,}]}}`,
-			err: `file x.ndjson:1: not NDJSON: invalid character '}' looking for beginning of value (byte 15 of the line)`, errLine: 1},
+			want: []got{fault(1, etl.ReasonInvalidJSON, "")}, raw: `{"line":"{\"zz\":{\"a\":[1,}]}}"}`},
 		{name: "not an object", in: `{"bot_management":"A"}` + "\n" + `["A"]` + "\n",
-			want: []got{row(1, "A")},
-			err:  `file x.ndjson:2: not NDJSON: the line is not a JSON object`, errLine: 2},
+			want: []got{row(1, "A"), fault(2, etl.ReasonInvalidJSON, "")}},
 		{name: "object over two lines", in: `{"bot_management":"A",` + "\n" + `"bot_compromiso":"B"}` + "\n",
-			err: `file x.ndjson:1: not NDJSON: the JSON object is not closed on its line`, errLine: 1},
+			want: []got{fault(1, etl.ReasonInvalidJSON, ""), fault(2, etl.ReasonInvalidJSON, "")}},
 		{name: "truncated object", in: `{"bot_management":"A"`,
 			err: `file x.ndjson:1: not NDJSON: the JSON object is not closed at end of file`, errLine: 1},
 		{name: "two objects on a line", in: `{"bot_management":"A"} {"bot_management":"B"}`,
-			err: `file x.ndjson:1: not NDJSON: unexpected '{' after the JSON object`, errLine: 1},
+			want: []got{fault(1, etl.ReasonInvalidJSON, "")}},
 		{name: "bad number", in: `{"peso_homologado":01}`,
-			err: `file x.ndjson:1: not NDJSON: invalid character '1' after object key:value pair (byte 21 of the line)`, errLine: 1},
+			want: []got{fault(1, etl.ReasonInvalidJSON, "")}},
 		{name: "bad literal", in: "\n" + `{"peso_homologado":nul}`,
-			err: `file x.ndjson:2: not NDJSON: invalid character '}' in literal null (expecting 'l') (byte 23 of the line)`, errLine: 2},
+			want: []got{fault(2, etl.ReasonInvalidJSON, "")}},
 		{name: "trailing comma", in: `{"peso_homologado":1,}`,
-			err: `file x.ndjson:1: not NDJSON: invalid character '}' looking for beginning of object key string (byte 22 of the line)`, errLine: 1},
+			want: []got{fault(1, etl.ReasonInvalidJSON, "")}},
 		{name: "raw control char in string", in: "{\"bot_management\":\"a\tb\"}",
-			err: `file x.ndjson:1: not NDJSON: invalid character '\t' in string literal (byte 21 of the line)`, errLine: 1},
+			want: []got{fault(1, etl.ReasonInvalidJSON, "")}},
 		// The line limit is 9 columns × 16 + 64 KiB = 65680 bytes; a blank line is never
 		// too long, and a longer one is skipped whatever it holds.
 		{name: "line too long", opts: Options{MaxFieldBytes: 16},
@@ -385,6 +384,37 @@ func TestNDJSONReader(t *testing.T) {
 			warn: []string{`file x.ndjson: unknown columns ignored: "zz"`},
 			raw:  `{"line":"{\"zz\":\"` + strings.Repeat("y", rawClip-7) + `… (truncated)"}`, rawAt: 1},
 	}, readNDJSON)
+}
+
+// A line that is not one JSON object is a row fault saying why, like a CSV line with
+// the wrong number of fields, and the lines after it are read.
+func TestNDJSONInvalidLineIsARowFault(t *testing.T) {
+	hv := table(t, "homologacion_voicebot")
+	in := `{"bot_management":"A"}` + "\n" + `["A"]` + "\n" + `{"peso_homologado":01}` + "\n" +
+		`{"bot_management":"A"} {"b":1}` + "\n" + `{"bot_management":"B"}` + "\n"
+	r := NewNDJSONReader(strings.NewReader(in), "x.ndjson", hv, Options{})
+	var details []string
+	var rec etl.Record
+	for {
+		ok, err := r.Next(&rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if rec.Fault != nil {
+			details = append(details, fmt.Sprintf("%d %s: %s", rec.Line, rec.Fault.Reason, rec.Fault.Detail))
+		}
+	}
+	want := []string{
+		"2 invalid_json: the line is not a JSON object",
+		"3 invalid_json: invalid character '1' after object key:value pair (byte 21 of the line)",
+		"4 invalid_json: unexpected '{' after the JSON object",
+	}
+	if !reflect.DeepEqual(details, want) || rec.Line != 5 {
+		t.Fatalf("faults %q (last line %d), want %q and line 5 read", details, rec.Line, want)
+	}
 }
 
 // TestNDJSONMatchesEncodingJSON checks values against encoding/json on valid input.
