@@ -22,6 +22,9 @@ type RawStore interface {
 	// FailStep records a step that failed before it could begin (its source could
 	// not be listed), so the ledger and status show the failure.
 	FailStep(ctx context.Context, s Step, cause error) error
+	// ConnectionLost reports whether an error the store returned means the database
+	// went away (no further table is started then).
+	ConnectionLost(err error) bool
 }
 
 // Step is one table-window of a run.

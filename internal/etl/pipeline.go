@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,7 @@ func (l *Loader) LoadTables(ctx context.Context, tables []*Table, parallel int, 
 	}
 	results := make([]StepResult, len(tables))
 	errs := make([]error, len(tables))
+	var lost atomic.Bool // the database went away: start no further table
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, t := range tables {
@@ -47,7 +49,14 @@ func (l *Loader) LoadTables(ctx context.Context, tables []*Table, parallel int, 
 				return
 			}
 			defer func() { <-sem }()
+			if lost.Load() {
+				results[i], errs[i] = StepResult{Table: t.Name, Status: StatusCancelled}, fmt.Errorf("load %s: %w", t.Name, ErrNotStarted)
+				return
+			}
 			res, err := l.LoadTable(ctx, t, opts)
+			if err != nil && l.store.ConnectionLost(err) {
+				lost.Store(true)
+			}
 			if res.Table == "" {
 				res.Table = t.Name
 			}
@@ -63,6 +72,10 @@ func (l *Loader) LoadTables(ctx context.Context, tables []*Table, parallel int, 
 	wg.Wait()
 	return results, errors.Join(errs...)
 }
+
+// ErrNotStarted marks a table a run did not start because the database went away
+// while an earlier table loaded.
+var ErrNotStarted = errors.New("not started: the database connection was lost")
 
 // Failed reports whether some table failed outright (rejects above tolerance still
 // count as loaded).

@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
 )
@@ -51,19 +56,71 @@ func (s *Store) StartRun(ctx context.Context, r etl.RunRecord) error {
 
 // FinishRun closes a run with its outcome. It uses its own context so a cancelled run
 // still records that it was cancelled.
+//
+// Steps still marked running end with the run (failed or cancelled, with its error).
+// When the server is unreachable (restarting), the end is written again on fresh
+// connections for up to finishRetry, so the ledger keeps the real cause instead of
+// the next run calling the rows abandoned.
 func (s *Store) FinishRun(ctx context.Context, runID int64, status etl.Status, exitCode int, runErr error) error {
+	ctx = context.WithoutCancel(ctx)
 	var errText any
+	stepStatus := etl.StatusFailed
 	if runErr != nil {
 		errText = runErr.Error()
 	}
-	_, err := s.pool.Exec(context.WithoutCancel(ctx), `
-		UPDATE etl.run SET status = $2, exit_code = $3, error = $4, finished_at = clock_timestamp()
-		WHERE run_id = $1`, runID, status, exitCode, errText)
-	if err != nil {
-		return fmt.Errorf("finish run %d: %w", runID, err)
+	if status == etl.StatusCancelled {
+		stepStatus = etl.StatusCancelled
 	}
-	return nil
+	deadline := time.Now().Add(finishRetry)
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `
+				UPDATE etl.run_table SET status = $2, finished_at = clock_timestamp(),
+				       error = COALESCE(error, $3, 'the run ended before the step')
+				WHERE run_id = $1 AND status = $4`, runID, stepStatus, errText, etl.StatusRunning); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `
+				UPDATE etl.run SET status = $2, exit_code = $3, error = $4, finished_at = clock_timestamp()
+				WHERE run_id = $1`, runID, status, exitCode, errText)
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		if !ConnectionLost(err) || time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("finish run %d: %w", runID, err)
+		}
+		s.log.Warn("the database is unreachable: recording the run's end again", "run_id", runID,
+			"retry_in", wait.String(), "error", err)
+		time.Sleep(wait)
+	}
 }
+
+// finishRetry bounds how long a run's end waits for the database to come back.
+const finishRetry = 2 * time.Minute
+
+// ConnectionLost reports whether err means the database went away (a restart, a
+// dropped connection, a server not accepting connections yet), as opposed to an
+// error about the data or the statement.
+func ConnectionLost(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// 08: connection exception; 57P01..57P03: shutdown, crash, not accepting yet.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
+// ConnectionLost is the store's verdict on an error it returned (etl.RawStore).
+func (s *Store) ConnectionLost(err error) bool { return ConnectionLost(err) }
 
 // MarkAbandoned turns runs and steps left `running` by a killed process into
 // `abandoned`. Only the lock holder may call it: nobody else can be running.

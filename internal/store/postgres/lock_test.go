@@ -3,9 +3,14 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres/pgtest"
 )
@@ -158,6 +163,27 @@ func TestSanitizeAppName(t *testing.T) {
 	for _, tc := range tests {
 		if got := sanitizeAppName(tc.in); got != tc.want {
 			t.Errorf("sanitizeAppName(%q) = %q; want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestConnectionLost(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Code: "57P01"}, true}, // admin shutdown
+		{&pgconn.PgError{Code: "57P03"}, true}, // not accepting connections yet
+		{&pgconn.PgError{Code: "08006"}, true}, // connection failure
+		{fmt.Errorf("copy: %w", io.ErrUnexpectedEOF), true},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
+		{&pgconn.PgError{Code: "57014"}, false}, // query cancelled: ours
+		{&pgconn.PgError{Code: "23505"}, false}, // a data error
+		{context.Canceled, false},
+		{errors.New("boom"), false},
+	} {
+		if got := ConnectionLost(c.err); got != c.want {
+			t.Errorf("ConnectionLost(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
 }

@@ -340,6 +340,11 @@ func TestListRejects(t *testing.T) {
 	ins(1, "pagos", "pagos.csv", 3, "missing_value", 20)
 	ins(2, "pagos", "pagos.csv", 4, "invalid_value", 10)
 	ins(2, "trandeuda", "bigquery:batch_x_tran_deuda", 0, "duplicate_key", 5)
+	e.exec(`INSERT INTO etl.run (run_id, command, status) OVERRIDING SYSTEM VALUE VALUES (1, 'load', 'success'), (2, 'load', 'success')
+		ON CONFLICT DO NOTHING`)
+	e.exec(`INSERT INTO etl.reject_run (run_id, table_name, reject_id) SELECT run_id, table_name, id FROM etl.reject`)
+	// Run 2 read line 3 again: stored once, under run 1, listed for both.
+	e.exec(`INSERT INTO etl.reject_run (run_id, table_name, reject_id) SELECT 2, table_name, id FROM etl.reject WHERE line_no = 3`)
 
 	for _, tc := range []struct {
 		name      string
@@ -351,7 +356,7 @@ func TestListRejects(t *testing.T) {
 		{"run", RejectFilter{RunID: 1}, []int64{3, 2}, 2},
 		{"table", RejectFilter{Table: "pagos"}, []int64{4, 3, 2}, 3},
 		{"reason", RejectFilter{Reason: "invalid_value"}, []int64{4, 2}, 2},
-		{"table and run", RejectFilter{Table: "pagos", RunID: 2}, []int64{4}, 1},
+		{"table and run", RejectFilter{Table: "pagos", RunID: 2}, []int64{4, 3}, 2},
 		{"limit keeps total", RejectFilter{Table: "pagos", Limit: 2}, []int64{4, 3}, 3},
 		{"nothing", RejectFilter{Table: "calendario"}, []int64{}, 0},
 	} {
