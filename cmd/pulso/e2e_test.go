@@ -289,3 +289,48 @@ func TestLandingLedgerKeyIgnoresHowTheDirIsWritten(t *testing.T) {
 		t.Fatalf("%d landing files recorded by a relative path", n)
 	}
 }
+
+// R3: PostgreSQL restarts in the middle of a run (a private cluster, fast stop then
+// start). The run exits 1 naming the cause; its ledger rows end failed with that cause
+// instead of staying running for the next run to call abandoned; no table starts
+// after the connection was lost.
+func TestServerRestartMidRun(t *testing.T) {
+	t.Parallel()
+	srv := pgtest.StartPrivate(t)
+	mustRun(t, srv.URL, "migrate", "up")
+	dir := demoSet(t)
+	pool := openPool(t, srv.URL)
+	cmd, errb := startBin(t, srv.URL, []string{"PULSO_ETL_BATCH_ROWS=500"}, pipelineArgs(dir, "--parallel", "1")...)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// Restart once the first table has loaded and another is on its way.
+	waitFor(t, pool, `SELECT count(*) FROM etl.run_table WHERE status = 'success'`, 1)
+	srv.Stop(t, "fast")
+	srv.Start(t)
+	err := <-exited
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("exit %v, want 1\n%s", err, errb)
+	}
+	if !strings.Contains(errb.String(), "terminating connection due to administrator command") &&
+		!strings.Contains(errb.String(), "57P01") {
+		t.Errorf("stderr does not name the restart:\n%s", errb)
+	}
+	pool = openPool(t, srv.URL) // the old pool's connections died with the server
+	if n := mustCount(t, pool, `SELECT count(*) FROM etl.run WHERE status = 'failed' AND exit_code = 1 AND error IS NOT NULL`); n != 1 {
+		t.Fatalf("%d failed runs with their cause, want 1", n)
+	}
+	if n := mustCount(t, pool, `SELECT (SELECT count(*) FROM etl.run WHERE status IN ('running', 'abandoned'))
+		+ (SELECT count(*) FROM etl.run_table WHERE status IN ('running', 'abandoned'))`); n != 0 {
+		t.Fatalf("%d ledger rows left running or abandoned", n)
+	}
+	started := mustCount(t, pool, `SELECT count(DISTINCT step) FROM etl.run_table`)
+	if started >= 9 || !strings.Contains(errb.String(), "not started: the database connection was lost") {
+		t.Fatalf("%d tables started of 9; want the tables after the loss not started\n%s", started, errb)
+	}
+	// The next run finds nothing to call abandoned and loads what was left.
+	res := mustRun(t, srv.URL, pipelineArgs(dir)...)
+	if strings.Contains(res.stderr, "marked abandoned") {
+		t.Errorf("the next run marked runs abandoned:\n%s", res.stderr)
+	}
+}
