@@ -80,16 +80,21 @@ func discover(dir string, t *etl.Table) (paths, dangling []string, err error) {
 		return nil, nil, fmt.Errorf("landing directory %s is not a directory", dir)
 	}
 	var out []string
-	for _, f := range Formats {
-		p := filepath.Join(dir, t.Name+"."+f.Ext())
+	add := func(p string) error {
 		ok, err := isRegular(p)
 		switch {
 		case errors.Is(err, errDangling):
 			dangling = append(dangling, p)
 		case err != nil:
-			return nil, nil, err
+			return err
 		case ok:
 			out = append(out, p)
+		}
+		return nil
+	}
+	for _, f := range Formats {
+		if err := add(filepath.Join(dir, t.Name+"."+f.Ext())); err != nil {
+			return nil, nil, err
 		}
 	}
 	sub := filepath.Join(dir, t.Name)
@@ -107,15 +112,8 @@ func discover(dir string, t *etl.Table) (paths, dangling []string, err error) {
 			if strings.HasPrefix(name, ".") || landingExt(name) == "" || len(name) == len(landingExt(name)) {
 				continue
 			}
-			p := filepath.Join(sub, name)
-			ok, err := isRegular(p)
-			switch {
-			case errors.Is(err, errDangling):
-				dangling = append(dangling, p)
-			case err != nil:
+			if err := add(filepath.Join(sub, name)); err != nil {
 				return nil, nil, err
-			case ok:
-				out = append(out, p)
 			}
 		}
 	}
