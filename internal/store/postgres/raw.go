@@ -413,7 +413,7 @@ func (w *stepWriter) Commit(ctx context.Context, c etl.ReadCounts) (res etl.Step
 		return res, fmt.Errorf("commit: %w", err)
 	}
 	phase("commit")
-	w.release()
+	w.release(ctx)
 	return res, nil
 }
 
@@ -537,7 +537,7 @@ func (w *stepWriter) Abort(ctx context.Context, cause error) {
 	if w.tx != nil {
 		_ = w.tx.Rollback(context.WithoutCancel(ctx))
 	}
-	w.release()
+	w.release(ctx)
 	switch {
 	case errors.Is(cause, etl.ErrRetryStaged):
 		w.s.deleteStep(ctx, w.stepID)
@@ -548,12 +548,14 @@ func (w *stepWriter) Abort(ctx context.Context, cause error) {
 	}
 }
 
-func (w *stepWriter) release() {
+func (w *stepWriter) release(ctx context.Context) {
 	w.tx = nil
 	if w.conn != nil {
 		// A connection whose COPY was cut may be in any state: drop it, don't reuse it.
 		if w.conn.Conn().PgConn().IsBusy() {
-			_ = w.conn.Conn().Close(context.Background())
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = w.conn.Conn().Close(cctx) // closing a broken connection: its error changes nothing
+			cancel()
 		}
 		w.conn.Release()
 		w.conn = nil

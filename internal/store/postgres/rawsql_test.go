@@ -112,7 +112,7 @@ func TestRawSQLPrepares(t *testing.T) {
 						t.Errorf("rollback: %v", err)
 					}
 				}
-				w.release()
+				w.release(context.Background())
 			})
 			if err := w.begin(ctx); err != nil {
 				t.Fatalf("begin: %v", err)

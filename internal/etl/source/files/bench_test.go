@@ -3,6 +3,7 @@ package files
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -113,7 +114,7 @@ func benchRead(b *testing.B, f Format, open func(io.Reader, *etl.Table) etl.Reco
 
 func BenchmarkReadCSV(b *testing.B) {
 	benchRead(b, FormatCSV, func(r io.Reader, tb *etl.Table) etl.RecordReader {
-		return NewCSVReader(r, "bench.csv", tb, Options{})
+		return NewCSVReader(context.Background(), r, "bench.csv", tb, Options{})
 	})
 }
 
@@ -129,7 +130,7 @@ func BenchmarkReadCSVGz(b *testing.B) {
 
 func BenchmarkReadNDJSON(b *testing.B) {
 	benchRead(b, FormatNDJSON, func(r io.Reader, tb *etl.Table) etl.RecordReader {
-		return NewNDJSONReader(r, "bench.ndjson", tb, Options{})
+		return NewNDJSONReader(context.Background(), r, "bench.ndjson", tb, Options{})
 	})
 }
 
@@ -164,7 +165,7 @@ func BenchmarkReadConvertCSV(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		r := NewCSVReader(bytes.NewReader(data), "bench.csv", tb, Options{})
+		r := NewCSVReader(context.Background(), bytes.NewReader(data), "bench.csv", tb, Options{})
 		c := etl.NewConverter(tb, etl.ConvertOptions{})
 		var rec etl.Record
 		var row etl.Row

@@ -87,9 +87,10 @@ type CSVReader struct {
 	flimit  int64
 }
 
-// NewCSVReader reads a landing CSV from r; name is the path named in records and errors.
-func NewCSVReader(r io.Reader, name string, t *etl.Table, opts Options) *CSVReader {
-	return newCSVReader(context.Background(), r, name, false, t, opts)
+// NewCSVReader reads a landing CSV from r until ctx ends; name is the path named in
+// records and errors.
+func NewCSVReader(ctx context.Context, r io.Reader, name string, t *etl.Table, opts Options) *CSVReader {
+	return newCSVReader(ctx, r, name, false, t, opts)
 }
 
 func newCSVReader(ctx context.Context, r io.Reader, name string, gz bool, t *etl.Table, opts Options) *CSVReader {

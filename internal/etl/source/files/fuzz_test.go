@@ -2,6 +2,7 @@ package files
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -85,7 +86,7 @@ func FuzzReadCSV(f *testing.F) {
 	ej := table(f, "ejecutivos")
 	f.Fuzz(func(t *testing.T, data []byte, max, buf uint8) {
 		opts := Options{MaxFieldBytes: int(max)}
-		r := NewCSVReader(bytes.NewReader(data), "f.csv", ej, opts)
+		r := NewCSVReader(context.Background(), bytes.NewReader(data), "f.csv", ej, opts)
 		recs, err := checkRecords(t, r, ej, len(data))
 		if max != 0 {
 			for _, rec := range recs {
@@ -99,7 +100,7 @@ func FuzzReadCSV(f *testing.F) {
 		// One byte at a time through a small buffer gives the same result.
 		small := opts
 		small.bufSize = 16 + int(buf%64)
-		r2 := NewCSVReader(&oneByteReader{s: string(data)}, "f.csv", ej, small)
+		r2 := NewCSVReader(context.Background(), &oneByteReader{s: string(data)}, "f.csv", ej, small)
 		recs2, err2 := checkRecords(t, r2, ej, len(data))
 		if !reflect.DeepEqual(recs, recs2) || fmt.Sprint(err) != fmt.Sprint(err2) {
 			t.Fatalf("reading one byte at a time differs:\n%v %v\n%v %v", recs, err, recs2, err2)
@@ -129,7 +130,7 @@ func compareEncodingCSV(t *testing.T, data []byte) {
 			out = append(out, rec)
 		}
 	}()
-	r := NewCSVReader(bytes.NewReader(data), "f.csv", table(t, "ejecutivos"), Options{MaxFieldBytes: 1 << 30, bufSize: 64})
+	r := NewCSVReader(context.Background(), bytes.NewReader(data), "f.csv", table(t, "ejecutivos"), Options{MaxFieldBytes: 1 << 30, bufSize: 64})
 	// Scan every line as a data record whose fields all load: no header limits.
 	r.header = make([]string, len(data)+1)
 	r.colOf = make([]int, len(data)+1)
@@ -183,8 +184,8 @@ func FuzzReadNDJSON(f *testing.F) {
 		opts := Options{MaxFieldBytes: int(max)}
 		small := opts
 		small.bufSize = 16 + int(buf%64)
-		r := NewNDJSONReader(bytes.NewReader(data), "f.ndjson", hv, opts)
-		r2 := NewNDJSONReader(&oneByteReader{s: string(data)}, "f.ndjson", hv, small)
+		r := NewNDJSONReader(context.Background(), bytes.NewReader(data), "f.ndjson", hv, opts)
+		r2 := NewNDJSONReader(context.Background(), &oneByteReader{s: string(data)}, "f.ndjson", hv, small)
 		// The real line limit (64 KiB and more) is beyond most fuzz inputs: with buf's
 		// high bit set, a limit of 0-127 bytes lets fuzzing reach it.
 		if buf >= 128 {

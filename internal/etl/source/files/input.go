@@ -32,9 +32,6 @@ type input struct {
 }
 
 func newInput(ctx context.Context, name string, src io.Reader, gz bool, opts Options) input {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	size := bufSize
 	if opts.bufSize > 0 {
 		size = max(opts.bufSize, 16)

@@ -130,10 +130,10 @@ type pendingKey struct {
 	clipped bool
 }
 
-// NewNDJSONReader reads a landing NDJSON file from r; name is the path named in records
-// and errors.
-func NewNDJSONReader(r io.Reader, name string, t *etl.Table, opts Options) *NDJSONReader {
-	return newNDJSONReader(context.Background(), r, name, t, opts)
+// NewNDJSONReader reads a landing NDJSON file from r until ctx ends; name is the path
+// named in records and errors.
+func NewNDJSONReader(ctx context.Context, r io.Reader, name string, t *etl.Table, opts Options) *NDJSONReader {
+	return newNDJSONReader(ctx, r, name, t, opts)
 }
 
 func newNDJSONReader(ctx context.Context, r io.Reader, name string, t *etl.Table, opts Options) *NDJSONReader {

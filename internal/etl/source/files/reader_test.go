@@ -78,14 +78,14 @@ func drain(t testing.TB, r etl.RecordReader, tb *etl.Table, src string) ([]got, 
 
 func readCSV(t testing.TB, tb *etl.Table, in string, opts Options) ([]got, []string, error) {
 	t.Helper()
-	r := NewCSVReader(strings.NewReader(in), "x.csv", tb, opts)
+	r := NewCSVReader(context.Background(), strings.NewReader(in), "x.csv", tb, opts)
 	recs, err := drain(t, r, tb, "x.csv")
 	return recs, r.Warnings(), err
 }
 
 func readNDJSON(t testing.TB, tb *etl.Table, in string, opts Options) ([]got, []string, error) {
 	t.Helper()
-	r := NewNDJSONReader(strings.NewReader(in), "x.ndjson", tb, opts)
+	r := NewNDJSONReader(context.Background(), strings.NewReader(in), "x.ndjson", tb, opts)
 	recs, err := drain(t, r, tb, "x.ndjson")
 	return recs, r.Warnings(), err
 }
@@ -288,7 +288,7 @@ func TestCSVLongRecords(t *testing.T) {
 		t.Fatalf("records differ: got %d, want %d", len(recs), len(want))
 	}
 	// The same through a reader that returns one byte at a time.
-	r := NewCSVReader(io.LimitReader(&oneByteReader{s: b.String()}, 1<<40), "x.csv", ej, Options{})
+	r := NewCSVReader(context.Background(), io.LimitReader(&oneByteReader{s: b.String()}, 1<<40), "x.csv", ej, Options{})
 	recs2, err := drain(t, r, ej, "x.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -392,7 +392,7 @@ func TestNDJSONInvalidLineIsARowFault(t *testing.T) {
 	hv := table(t, "homologacion_voicebot")
 	in := `{"bot_management":"A"}` + "\n" + `["A"]` + "\n" + `{"peso_homologado":01}` + "\n" +
 		`{"bot_management":"A"} {"b":1}` + "\n" + `{"bot_management":"B"}` + "\n"
-	r := NewNDJSONReader(strings.NewReader(in), "x.ndjson", hv, Options{})
+	r := NewNDJSONReader(context.Background(), strings.NewReader(in), "x.ndjson", hv, Options{})
 	var details []string
 	var rec etl.Record
 	for {
@@ -869,7 +869,7 @@ func TestFieldsLifetime(t *testing.T) {
 	for i := 0; i < 50000; i++ {
 		fmt.Fprintf(&b, "m%d@x,\"N,%d\",%d,145\n", i, i, i)
 	}
-	r := NewCSVReader(strings.NewReader(b.String()), "x.csv", ej, Options{})
+	r := NewCSVReader(context.Background(), strings.NewReader(b.String()), "x.csv", ej, Options{})
 	var rec etl.Record
 	var kept []string
 	for {
