@@ -48,7 +48,7 @@ func FuzzDecimal(f *testing.F) {
 			// math/big refuses a net decimal exponent beyond 1e6: only inputs of about a
 			// million fraction digits reach it.
 			if len(s) > 1e6 {
-				t.Skip("beyond math/big's exponent limit")
+				return // no reference to compare with; the accepted value was checked above
 			}
 			t.Fatalf("math/big rejects %q, parseDecimal reads %+v", s, d)
 		}

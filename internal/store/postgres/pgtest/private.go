@@ -79,19 +79,19 @@ var stopSignals = map[string]syscall.Signal{
 //
 // Without PostgreSQL's server binaries (pg_config --bindir, else the newest
 // /usr/lib/postgresql/*/bin, else initdb on PATH), or as root without a postgres OS
-// user to run the server as, it fails the test under CI=true and skips it elsewhere.
+// user to run the server as, it fails the test.
 // Any other problem fails the test.
 func StartPrivate(t testing.TB) *Private {
 	t.Helper()
 	bin, err := serverBinDir()
 	if err != nil {
-		unavailable(t, err.Error())
+		t.Fatal(err.Error())
 	}
 	var owner *account
 	if os.Geteuid() == 0 {
 		// initdb and postgres refuse to run as root.
 		if owner, err = lookupAccount("postgres"); err != nil {
-			unavailable(t, fmt.Sprintf("pgtest: running as root, and initdb and postgres refuse to: "+
+			t.Fatal(fmt.Sprintf("pgtest: running as root, and initdb and postgres refuse to: "+
 				"they run as the OS user postgres, which is missing: %v", err))
 		}
 	}
@@ -352,16 +352,6 @@ func (p *Private) logTail() string {
 		all = all[len(all)-lines:]
 	}
 	return "--- " + p.LogFile + " (last lines) ---\n" + strings.Join(all, "\n")
-}
-
-// unavailable fails the test under CI (tests never pass empty there) and skips it
-// elsewhere.
-func unavailable(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg + " (skipped because CI is not \"true\")")
 }
 
 var serverBin struct {
