@@ -104,6 +104,10 @@ type stepWriter struct {
 
 	// changes collects pending-change keys on the direct path, where every row is new.
 	changes map[[3]string]struct{}
+	// changeCol are the row indexes of the change's archivo, day and document (-1:
+	// none), changeTS which of them are timestamps (their Lima day is the change).
+	changeCol [3]int
+	changeTS  [3]bool
 	// dayOfHour caches limaDay by the timestamp's text up to the hour.
 	dayOfHour map[string]string
 }
@@ -139,6 +143,13 @@ func (w *stepWriter) begin(ctx context.Context) error {
 	}
 	if w.direct {
 		w.changes = map[[3]string]struct{}{}
+		for i, name := range []string{w.t.Change.Archivo, w.t.Change.Day, w.t.Change.Document} {
+			w.changeCol[i] = -1
+			if name != "" {
+				w.changeCol[i] = w.t.Index(name)
+				w.changeTS[i] = w.t.TypeOf(w.changeCol[i]) == etl.TypeTimestamp
+			}
+		}
 		return nil
 	}
 	_, err = w.tx.Exec(ctx, `CREATE TEMP TABLE pulso_stg (LIKE `+w.q.raw+` INCLUDING DEFAULTS) ON COMMIT DROP;
@@ -210,16 +221,14 @@ func (w *stepWriter) Row(ctx context.Context, r *etl.Row) error {
 
 func (w *stepWriter) trackChange(r *etl.Row) {
 	var k [3]string
-	for i, name := range []string{w.t.Change.Archivo, w.t.Change.Day, w.t.Change.Document} {
-		if name == "" {
-			continue
+	for i, j := range w.changeCol {
+		switch {
+		case j < 0:
+		case w.changeTS[i]:
+			k[i] = w.limaDay(r.Values[j])
+		default:
+			k[i] = r.Values[j]
 		}
-		j := w.t.Index(name)
-		v := r.Values[j]
-		if w.t.TypeOf(j) == etl.TypeTimestamp {
-			v = w.limaDay(v)
-		}
-		k[i] = v
 	}
 	w.changes[k] = struct{}{}
 	if len(w.changes) > maxTrackedChanges {
