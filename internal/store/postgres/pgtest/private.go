@@ -91,8 +91,8 @@ func StartPrivate(t testing.TB) *Private {
 	if os.Geteuid() == 0 {
 		// initdb and postgres refuse to run as root.
 		if owner, err = lookupAccount("postgres"); err != nil {
-			t.Fatal(fmt.Sprintf("pgtest: running as root, and initdb and postgres refuse to: "+
-				"they run as the OS user postgres, which is missing: %v", err))
+			t.Fatalf("pgtest: running as root, and initdb and postgres refuse to: "+
+				"they run as the OS user postgres, which is missing: %v", err)
 		}
 	}
 	dir, err := makeClusterDir(owner)
