@@ -11,7 +11,7 @@ DEMO_DIR ?= /tmp/pulso-demo
 DEMO_DB ?= pulso_demo
 DEMO_URL := postgres://postgres@127.0.0.1:5432/$(DEMO_DB)?sslmode=disable
 
-.PHONY: build test lint bench bench-load bench-pipeline bench-transform fuzz fuzz-transform demo services bqemulator clean
+.PHONY: build test lint bench bench-api bench-load bench-pipeline bench-transform fuzz fuzz-transform demo services bqemulator clean openapi-lint
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/pulso
@@ -74,7 +74,19 @@ services:
 clean:
 	rm -rf bin
 
+# P6/P7/P8 of bars.md: `pulso serve` on the large synthetic set under vegeta (a Go
+# module, fetched by go test): the cached dashboard against /health on the same
+# server in the same run, each analytics endpoint uncached, and the server's RSS.
+bench-api: services
+	$(GO) test -tags bench -run TestBenchAPI -count=1 -timeout 60m -v ./cmd/pulso
+
 # P4 of bars.md: full transform of `pulso demo --scale large` against one GROUP BY pass
 # over each raw table (same run), and an incremental transform after ~1% new rows.
 bench-transform: services
 	$(GO) test -tags bench -run TestBenchTransform -count=1 -timeout 60m -v ./internal/store/postgres
+
+# The embedded OpenAPI document (internal/api/openapi) through Redocly CLI, pinned and
+# fetched by npx into a local npm cache; no usage data is sent (redocly.yaml, env).
+openapi-lint:
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --yes --cache "$(HOME)/.cache/pulso/npm" \
+		@redocly/cli@2.77.0 lint --config internal/api/openapi/redocly.yaml internal/api/openapi/openapi.yaml

@@ -46,6 +46,68 @@ type Config struct {
 	StaleAfter time.Duration `mapstructure:"stale_after"`
 	// ScheduleInterval is the pipeline's schedule (cron 0 */3 * * *), for next_scheduled.
 	ScheduleInterval time.Duration `mapstructure:"schedule_interval"`
+	JWT              JWTConfig     `mapstructure:"jwt"`
+	Bcrypt           BcryptConfig  `mapstructure:"bcrypt"`
+	Login            LoginConfig   `mapstructure:"login"`
+	Lockout          LockoutConfig `mapstructure:"lockout"`
+	// TrustedProxies are the IPs or CIDRs whose X-Forwarded-For the login limit believes.
+	TrustedProxies []string        `mapstructure:"trusted_proxies"`
+	Bootstrap      BootstrapConfig `mapstructure:"bootstrap"`
+	Cache          CacheConfig     `mapstructure:"cache"`
+	CORS           CORSConfig      `mapstructure:"cors"`
+	HSTS           bool            `mapstructure:"hsts"`
+	Docs           DocsConfig      `mapstructure:"docs"`
+}
+
+// The serve keys (api.md §7).
+type JWTConfig struct {
+	Secret     string        `mapstructure:"secret"`
+	AccessTTL  time.Duration `mapstructure:"access_ttl"`
+	RefreshTTL time.Duration `mapstructure:"refresh_ttl"`
+}
+
+type BcryptConfig struct {
+	Cost int `mapstructure:"cost"`
+}
+
+type LoginConfig struct {
+	// Rate is login attempts per client IP: "10/min", "1/s", "100/h" or a bare
+	// number per minute.
+	Rate        string `mapstructure:"rate"`
+	MaxFailures int    `mapstructure:"max_failures"`
+}
+
+type LockoutConfig struct {
+	Duration time.Duration `mapstructure:"duration"`
+}
+
+type BootstrapConfig struct {
+	AdminEmail    string `mapstructure:"admin_email"`
+	AdminPassword string `mapstructure:"admin_password"`
+}
+
+type CacheConfig struct {
+	Enabled         bool           `mapstructure:"enabled"`
+	LocalMaxEntries int            `mapstructure:"local_max_entries"`
+	TTL             CacheTTLConfig `mapstructure:"ttl"`
+}
+
+// CacheTTLConfig is each cached endpoint's TTL in seconds.
+type CacheTTLConfig struct {
+	Dashboard    int `mapstructure:"dashboard"`
+	Operation    int `mapstructure:"operation"`
+	Evolution    int `mapstructure:"evolution"`
+	Filters      int `mapstructure:"filters"`
+	Assignment   int `mapstructure:"assignment"`
+	Productivity int `mapstructure:"productivity"`
+}
+
+type CORSConfig struct {
+	Origins []string `mapstructure:"origins"`
+}
+
+type DocsConfig struct {
+	Enabled bool `mapstructure:"enabled"`
 }
 
 type DatabaseConfig struct {
@@ -159,6 +221,27 @@ func defaults(reg *etl.Registry) map[string]any {
 		"metrics.addr":                ":9090",
 		"stale_after":                 "6h",
 		"schedule_interval":           "3h",
+		"jwt.secret":                  "",
+		"jwt.access_ttl":              "30m",
+		"jwt.refresh_ttl":             "168h",
+		"bcrypt.cost":                 12,
+		"login.rate":                  "10/min",
+		"login.max_failures":          5,
+		"lockout.duration":            "30m",
+		"trusted_proxies":             []string{},
+		"bootstrap.admin_email":       "",
+		"bootstrap.admin_password":    "",
+		"cache.enabled":               true,
+		"cache.local_max_entries":     1000,
+		"cache.ttl.dashboard":         1800,
+		"cache.ttl.operation":         1800,
+		"cache.ttl.evolution":         3600,
+		"cache.ttl.filters":           3600,
+		"cache.ttl.assignment":        7200,
+		"cache.ttl.productivity":      7200,
+		"cors.origins":                []string{},
+		"hsts":                        false,
+		"docs.enabled":                true,
 	}
 	for _, t := range reg.Tables() {
 		p := "tables." + t.Name + "."
@@ -342,7 +425,8 @@ func keyType(key string, def any) (func(any) bool, string) {
 		return datesValue, "a list of dates (YYYY-MM-DD)"
 	case strings.HasPrefix(key, "tables.") && strings.HasSuffix(key, ".initial_from"):
 		return func(raw any) bool { _, ok := instantValue(raw); return ok }, "a date or an RFC 3339 timestamp"
-	case slices.Contains([]string{"stale_after", "schedule_interval", "bigquery.query_timeout"}, key):
+	case slices.Contains([]string{"stale_after", "schedule_interval", "bigquery.query_timeout",
+		"jwt.access_ttl", "jwt.refresh_ttl", "lockout.duration"}, key):
 		return durationValue, "a duration (90s, 15m, 6h)"
 	}
 	return nil, ""
@@ -572,6 +656,37 @@ func (c *Config) Validate(reg *etl.Registry) error {
 	if c.Transform.PDPRecoveryDays < 0 {
 		errs = append(errs, fmt.Errorf("transform.pdp_recovery_days %d: want ≥ 0", c.Transform.PDPRecoveryDays))
 	}
+	if _, err := parseLoginRate(c.Login.Rate); err != nil {
+		errs = append(errs, fmt.Errorf("login.rate %q: %v", c.Login.Rate, err))
+	}
+	if c.JWT.AccessTTL < 5*time.Minute || c.JWT.AccessTTL > 120*time.Minute {
+		errs = append(errs, fmt.Errorf("jwt.access_ttl %s: want 5m..120m", c.JWT.AccessTTL))
+	}
+	if c.JWT.RefreshTTL < time.Hour {
+		errs = append(errs, fmt.Errorf("jwt.refresh_ttl %s: want ≥ 1h", c.JWT.RefreshTTL))
+	}
+	if c.Bcrypt.Cost < 4 || c.Bcrypt.Cost > 31 {
+		errs = append(errs, fmt.Errorf("bcrypt.cost %d: want 4..31", c.Bcrypt.Cost))
+	}
+	if c.Login.MaxFailures < 1 {
+		errs = append(errs, fmt.Errorf("login.max_failures %d: want ≥ 1", c.Login.MaxFailures))
+	}
+	if c.Lockout.Duration <= 0 {
+		errs = append(errs, fmt.Errorf("lockout.duration %s: want > 0", c.Lockout.Duration))
+	}
+	if c.Cache.LocalMaxEntries < 1 {
+		errs = append(errs, fmt.Errorf("cache.local_max_entries %d: want ≥ 1", c.Cache.LocalMaxEntries))
+	}
+	for name, ttl := range c.Cache.TTL.byEndpoint() {
+		if ttl <= 0 {
+			errs = append(errs, fmt.Errorf("cache.ttl.%s %s: want > 0 seconds", name, ttl))
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if !validProxy(p) {
+			errs = append(errs, fmt.Errorf("trusted_proxies %q: want an IP address or a CIDR", p))
+		}
+	}
 	if c.Transform.MaxPagosDocDia < 1 {
 		errs = append(errs, fmt.Errorf("transform.max_pagos_doc_dia %d: want ≥ 1", c.Transform.MaxPagosDocDia))
 	}
@@ -609,6 +724,11 @@ func (c *Config) redacted(reg *etl.Registry) map[string]any {
 	flat["transform.holidays"] = holidays
 	flat["source.kind"] = string(c.Source.Kind)
 	flat["database.url"] = redactURL(c.Database.URL)
+	for _, k := range []string{"jwt.secret", "bootstrap.admin_password"} {
+		if flat[k] != "" {
+			flat[k] = "REDACTED"
+		}
+	}
 	flat["redis.url"] = redactURL(c.Redis.URL)
 	return flat
 }

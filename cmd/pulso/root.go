@@ -96,6 +96,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newPipelineCmd(a, nil),
 		newBackfillCmd(a, nil),
 		newExtractCmd(a, nil),
+		newServeCmd(a, nil),
 	)
 	return root
 }
