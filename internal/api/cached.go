@@ -85,6 +85,11 @@ func serveCached[T any](s *Server, c echo.Context, endpoint string, params any,
 		return computed{body: body, version: version}, nil
 	})
 	if err != nil {
+		// An error answer (404, 400, 503) is not a representation of the data.
+		hdr := c.Response().Header()
+		for _, h := range []string{"ETag", "Cache-Control", "X-Data-Version"} {
+			hdr.Del(h)
+		}
 		return err
 	}
 	got := res.(computed)

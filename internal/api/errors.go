@@ -115,6 +115,11 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	apiErr, logIt := toAPIError(err)
+	if isConnectError(err) {
+		// Lower the health flag now rather than at the next probe: until PostgreSQL
+		// answers again, analytics must not serve from the cache (api.md §6).
+		s.pgUp.Store(false)
+	}
 	if logIt {
 		s.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 			slog.String("request_id", requestID(c)), slog.String("route", c.Path()), slog.Any("error", err))

@@ -33,6 +33,7 @@ func (s *Server) checkReadiness(ctx context.Context) readiness {
 	if err := pingPool(ctx, s.pool, 2*time.Second); err != nil {
 		checks["postgres"], checks["migrations"] = "down", "unknown"
 		ready = false
+		s.pgUp.Store(false)
 	} else if err := postgres.CheckSchema(ctx, s.pool); err != nil {
 		checks["migrations"] = "pending"
 		ready = false

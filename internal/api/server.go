@@ -121,6 +121,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
+// defaultCacheTTL are api.md §2's TTLs per cached endpoint.
+var defaultCacheTTL = map[string]time.Duration{
+	"dashboard": 30 * time.Minute, "operation": 30 * time.Minute, "evolution": time.Hour,
+	"filters": time.Hour, "assignment": 2 * time.Hour, "productivity": 2 * time.Hour,
+}
+
 func setDefaults(cfg *Config) {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -138,6 +144,14 @@ func setDefaults(cfg *Config) {
 	def(&cfg.LockoutDuration, 30*time.Minute)
 	def(&cfg.StaleAfter, 6*time.Hour)
 	def(&cfg.ScheduleInterval, 3*time.Hour)
+	ttl := map[string]time.Duration{}
+	for name, d := range defaultCacheTTL {
+		ttl[name] = d
+		if v := cfg.CacheTTL[name]; v > 0 {
+			ttl[name] = v
+		}
+	}
+	cfg.CacheTTL = ttl
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = 12
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -84,7 +85,10 @@ func (s *Server) listen(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.refreshVersion(ctx); err != nil {
+		// The payload is the new version: no second round trip before requests see it.
+		if v, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
+			s.observeVersion(v)
+		} else if err := s.refreshVersion(ctx); err != nil {
 			s.log.Warn("data version read after notification failed", "payload", n.Payload, "error", err)
 		}
 	}
