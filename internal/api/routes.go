@@ -45,5 +45,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.docsRoutes()...)
 	rs = append(rs, s.authRoutes()...)
 	rs = append(rs, s.analyticsRoutes()...)
+	rs = append(rs, s.userRoutes()...)
+	rs = append(rs, s.etlRoutes()...)
 	return rs
 }
