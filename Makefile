@@ -55,6 +55,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME) ./internal/etl/source/files
 	$(GO) test -run '^$$' -fuzz '^FuzzReadNDJSON$$' -fuzztime $(FUZZTIME) ./internal/etl/source/files
 	$(GO) test -run '^$$' -fuzz '^FuzzDecimal$$' -fuzztime $(FUZZTIME) ./internal/etl
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDashboard$$' -fuzztime $(FUZZTIME) ./internal/analytics
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEvolution$$' -fuzztime $(FUZZTIME) ./internal/analytics
+	$(GO) test -run '^$$' -fuzz '^FuzzParseProductivity$$' -fuzztime $(FUZZTIME) ./internal/analytics
 
 # domain.md §6 as a property: random small worlds replayed run by run, each run's
 # incremental transform compared with a full rebuild, for FUZZTIME; a failing seed is
