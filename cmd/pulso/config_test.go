@@ -162,8 +162,20 @@ func TestConfigCommandRedactsSecrets(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if strings.Contains(out.String(), "hunter2") {
-		t.Fatalf("secret printed:\n%s", out.String())
+	t.Setenv("PULSO_BOOTSTRAP_ADMIN_PASSWORD", "Bootstrap-Secret-1")
+	out.Reset()
+	if code := run(t.Context(), []string{"config", "--config", "../../testdata/config/full.good.yaml"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, secret := range []string{"hunter2", "an-example-secret-of-at-least-32-bytes!", "Bootstrap-Secret-1"} {
+		if strings.Contains(out.String(), secret) {
+			t.Fatalf("secret %q printed:\n%s", secret, out.String())
+		}
+	}
+	for _, line := range []string{"jwt.secret = REDACTED", "bootstrap.admin_password = REDACTED"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("%q missing:\n%s", line, out.String())
+		}
 	}
 	if !strings.Contains(out.String(), "redis.url = redis://:REDACTED@127.0.0.1:6379/0") {
 		t.Fatalf("redis url not shown redacted:\n%s", out.String())
