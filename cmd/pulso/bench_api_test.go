@@ -93,7 +93,7 @@ func loadavg() string {
 	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
-func median(xs []float64) (med, lo, hi float64) {
+func medianSpread(xs []float64) (med, lo, hi float64) {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2], s[0], s[len(s)-1]
@@ -141,7 +141,7 @@ func TestBenchAPI(t *testing.T) {
 		t.Logf("P6 run %d: /health %.0f req/s p99 %v errors %d; cached dashboard %.0f req/s p99 %v errors %d; ratio %.2f; load %s",
 			i+1, h.rps, h.p99, h.errors, d.rps, d.p99, d.errors, d.rps/h.rps, loadavg())
 	}
-	med, lo, hi := median(ratios)
+	med, lo, hi := medianSpread(ratios)
 	slices.Sort(dashP99)
 	t.Logf("P6: cached dashboard / health req/s = %.2f median (%.2f–%.2f); dashboard p99 median %v (%v–%v); bar ≥ 0.50 and p99 ≤ 10ms",
 		med, lo, hi, dashP99[len(dashP99)/2], dashP99[0], dashP99[len(dashP99)-1])
@@ -166,7 +166,7 @@ func TestBenchAPI(t *testing.T) {
 			peak = max(peak, r.maxRSS)
 			t.Logf("P7 %s run %d: %.0f req/s p99 %v errors %d; load %s", ep, i+1, r.rps, r.p99, r.errors, loadavg())
 		}
-		m, l, h := median(p99s)
+		m, l, h := medianSpread(p99s)
 		t.Logf("P7 %s: p99 %.1f ms median (%.1f–%.1f); bar ≤ 200 ms", ep, m, l, h)
 	}
 	t.Logf("P8: peak serve RSS under load %.1f MB; bar ≤ 150 MB", float64(peak)/1024)

@@ -38,10 +38,14 @@ func TestServeResponsesMatchOpenAPI(t *testing.T) {
 	}
 	admin := api.login(t)
 	login := api.call(t, http.MethodPost, "/api/v1/auth/login", "", map[string]string{"email": serveAdminEmail, "password": serveAdminPassword})
-	var tokens struct{ RefreshToken string `json:"refresh_token"` }
+	var tokens struct {
+		RefreshToken string `json:"refresh_token"`
+	}
 	login.decode(t, &tokens)
 	var prod struct {
-		AgentRanking []struct{ ID string `json:"id"` } `json:"agentRanking"`
+		AgentRanking []struct {
+			ID string `json:"id"`
+		} `json:"agentRanking"`
 	}
 	api.mustGet(t, "/api/v1/productivity", admin, &prod)
 	if len(prod.AgentRanking) == 0 {

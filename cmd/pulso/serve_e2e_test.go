@@ -227,7 +227,7 @@ func TestServeSupervisorDay(t *testing.T) {
 	// Filters: the demo's campaigns, newest first, and the snapshot range.
 	var filters struct {
 		Data struct {
-			Archivo          []struct{ Value string } `json:"archivo"`
+			Archivo            []struct{ Value string } `json:"archivo"`
 			FechaMin, FechaMax *string
 		} `json:"data"`
 	}

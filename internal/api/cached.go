@@ -38,8 +38,12 @@ type Stamp struct {
 // execution_time_seconds, cache_status, generated_at).
 type stamper interface{ Stamp(Stamp) }
 
+// computed is one computation's result, shared by the requests that waited on it:
+// the typed value (stamped per response on a shallow copy) and, when the cache is
+// on, the stored entry.
 type computed struct {
-	body    []byte
+	val     any
+	entry   []byte
 	version int64
 }
 
@@ -64,7 +68,7 @@ func serveCached[T any](s *Server, c echo.Context, endpoint string, params any,
 	if b, backend, ok := s.cacheGet(ctx, cacheKey(v, endpoint, h)); ok {
 		s.metrics.cacheHits.WithLabelValues(string(backend)).Inc()
 		c.Response().Header().Set("X-Cache", "hit")
-		return respondCached(c, b, Stamp{CacheStatus: "hit", Elapsed: time.Since(start), Now: s.now()}, render)
+		return respondEntry(c, b, Stamp{CacheStatus: "hit", Elapsed: time.Since(start), Now: s.now()}, render)
 	}
 	res, err, _ := s.flight.Do(cacheKey(v, endpoint, h), func() (any, error) {
 		// The computation outlives a cancelled first caller: others may wait on it.
@@ -76,13 +80,19 @@ func serveCached[T any](s *Server, c echo.Context, endpoint string, params any,
 		if err != nil {
 			return nil, err
 		}
-		body, err := json.Marshal(val)
-		if err != nil {
-			return nil, fmt.Errorf("%s: encode: %w", endpoint, err)
+		got := computed{val: val, version: version}
+		if s.cfg.CacheEnabled && s.cache != nil {
+			body, err := json.Marshal(val)
+			if err != nil {
+				return nil, fmt.Errorf("%s: encode: %w", endpoint, err)
+			}
+			got.entry = newEntry(body)
+			backend := s.cacheSet(cctx, cacheKey(version, endpoint, h), got.entry, s.cfg.CacheTTL[endpoint])
+			s.metrics.cacheMisses.WithLabelValues(string(backend)).Inc()
+		} else {
+			s.metrics.cacheMisses.WithLabelValues("none").Inc()
 		}
-		backend := s.cacheSet(cctx, cacheKey(version, endpoint, h), body, s.cfg.CacheTTL[endpoint])
-		s.metrics.cacheMisses.WithLabelValues(string(backend)).Inc()
-		return computed{body: body, version: version}, nil
+		return got, nil
 	})
 	if err != nil {
 		// An error answer (404, 400, 503) is not a representation of the data.
@@ -97,7 +107,12 @@ func serveCached[T any](s *Server, c echo.Context, endpoint string, params any,
 		s.setCacheHeaders(c, got.version, h)
 	}
 	c.Response().Header().Set("X-Cache", "miss")
-	return respondCached(c, got.body, Stamp{CacheStatus: "miss", Elapsed: time.Since(start), Now: s.now()}, render)
+	st := Stamp{CacheStatus: "miss", Elapsed: time.Since(start), Now: s.now()}
+	val := got.val.(T) // a shallow copy: Stamp sets only this response's scalar fields
+	if _, volatile := any(&val).(stamper); got.entry != nil && !volatile && render == nil {
+		return respondEntry(c, got.entry, st, render)
+	}
+	return respondValue(c, &val, st, render)
 }
 
 // computeSnapshot runs f in one read-only REPEATABLE READ transaction that first
@@ -147,24 +162,39 @@ func (s *Server) cacheSet(ctx context.Context, key string, body []byte, ttl time
 	return s.cache.Set(ctx, key, body, ttl)
 }
 
-// respondCached writes a stored body: as is when the response has no volatile field
-// and no other form, else decoded, stamped and rendered.
-func respondCached[T any](c echo.Context, body []byte, st Stamp, render func(echo.Context, *T) error) error {
+// respondEntry writes a stored entry: as stored when the response has no volatile
+// field and no other form (gzip passed through to a client that accepts it, so a
+// hit costs no compression), else decoded, stamped and rendered.
+func respondEntry[T any](c echo.Context, entry []byte, st Stamp, render func(echo.Context, *T) error) error {
 	var val T
 	_, volatile := any(&val).(stamper)
 	if !volatile && render == nil {
-		return c.JSONBlob(http.StatusOK, body)
+		return writeEntry(c, entry)
+	}
+	body, err := entryJSON(entry)
+	if err != nil {
+		return err
 	}
 	if err := json.Unmarshal(body, &val); err != nil {
 		return fmt.Errorf("decode cached response: %w", err)
 	}
-	if sp, ok := any(&val).(stamper); ok {
+	return respondValue(c, &val, st, render)
+}
+
+// respondValue stamps a value's volatile fields and writes it as JSON (compressed
+// when large and accepted) or in render's form.
+func respondValue[T any](c echo.Context, val *T, st Stamp, render func(echo.Context, *T) error) error {
+	if sp, ok := any(val).(stamper); ok {
 		sp.Stamp(st)
 	}
 	if render != nil {
-		return render(c, &val)
+		return render(c, val)
 	}
-	return c.JSON(http.StatusOK, &val)
+	body, err := json.Marshal(val)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	return writeEntry(c, newEntry(body))
 }
 
 // etagMatches implements If-None-Match for weak ETags: "*" or any listed tag.

@@ -37,7 +37,7 @@ func (s *Server) newEcho() *echo.Echo {
 			AllowCredentials: false,
 		}),
 		s.securityHeaders,
-		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}),
+		gzipMiddleware,
 		middleware.BodyLimit(bodyLimit))
 	for _, r := range s.routes() {
 		h := r.handler

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -29,9 +30,16 @@ var rolePermissions = map[string][]string{
 	"viewer":  {PermDashboardRead},
 }
 
-// concretePath fills a route pattern's parameters.
+// concretePath fills a route pattern's parameters. The trigger is asked for an
+// unknown table, so the matrix checks its permissions without starting a pipeline.
 func concretePath(pattern string) string {
+	if pattern == apiV1+"/etl/trigger" {
+		return pattern + "?tables=nadie"
+	}
 	path := strings.ReplaceAll(pattern, ":agent_id", url.PathEscape("nadie@pulso.test"))
+	path = strings.ReplaceAll(path, ":table", "pagos")
+	path = strings.ReplaceAll(path, ":id", uuid.NewString())
+	path = strings.ReplaceAll(path, ":role", "viewer")
 	return strings.ReplaceAll(path, "/*", "/index.html")
 }
 

@@ -304,11 +304,9 @@ SELECT (SELECT version FROM etl.data_version),
 
 // productivityAgentDaySQL sums each agent's rows per day in [$1, $2] under the
 // filters and the agent ($5: its correo, case-insensitively, or a dni it carries in
-// the range); a day's name and dni are those of its first archivo (byte order).
+// the range). Plain sums hash-aggregate; names come from productivityAgentNameSQL.
 const productivityAgentDaySQL = `
 SELECT p.correo_agente, p.fecha_foto,
-       (array_agg(p.nombre_agente ORDER BY p.archivo COLLATE "C"))[1],
-       (array_agg(p.dni_agente ORDER BY p.archivo COLLATE "C"))[1],
        sum(p.total_gestiones)::bigint, sum(p.contactos_efectivos)::bigint, sum(p.total_pdp)::bigint,
        (sum(p.monto_recuperado) * 100)::bigint
 FROM mart.productivity_data p
@@ -318,6 +316,14 @@ WHERE p.fecha_foto BETWEEN $1::date AND $2::date` + rptFilterP34 + `
        OR p.correo_agente IN (SELECT x.correo_agente FROM mart.productivity_data x
                               WHERE x.fecha_foto BETWEEN $1::date AND $2::date AND x.dni_agente = $5::text))
 GROUP BY p.correo_agente, p.fecha_foto`
+
+// productivityAgentNameSQL is each agent's name and dni in [$1, $2] under the
+// filters: those of its latest day, from that day's first archivo (byte order).
+const productivityAgentNameSQL = `
+SELECT DISTINCT ON (p.correo_agente COLLATE "C") p.correo_agente, p.nombre_agente, p.dni_agente
+FROM mart.productivity_data p
+WHERE p.fecha_foto BETWEEN $1::date AND $2::date` + rptFilterP34 + `
+ORDER BY p.correo_agente COLLATE "C", p.fecha_foto DESC, p.archivo COLLATE "C"`
 
 // productivityHourSQL is CALL_CENTER operation_data per hour over [$1, $2].
 const productivityHourSQL = `
@@ -354,9 +360,20 @@ func ReadProductivity(ctx context.Context, tx pgx.Tx, p analytics.ProductivityPa
 	b.Queue(productivityAgentDaySQL, date(from), date(to), carteras, archivos, agente).Query(func(rows pgx.Rows) error {
 		var r analytics.AgentDayCounts
 		var d pgtype.Date
-		_, err := pgx.ForEachRow(rows, []any{&r.Correo, &d, &r.Name, &r.DNI, &r.Calls, &r.CD, &r.PDP, &r.RecoveredCents}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&r.Correo, &d, &r.Calls, &r.CD, &r.PDP, &r.RecoveredCents}, func() error {
 			r.Date = fromPG(d)
 			in.AgentDays = append(in.AgentDays, r)
+			return nil
+		})
+		return err
+	})
+	type identity struct{ name, dni string }
+	names := map[string]identity{}
+	b.Queue(productivityAgentNameSQL, date(from), date(to), carteras, archivos).Query(func(rows pgx.Rows) error {
+		var correo string
+		var id identity
+		_, err := pgx.ForEachRow(rows, []any{&correo, &id.name, &id.dni}, func() error {
+			names[correo] = id
 			return nil
 		})
 		return err
@@ -373,6 +390,10 @@ func ReadProductivity(ctx context.Context, tx pgx.Tx, p analytics.ProductivityPa
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return analytics.Productivity{}, fmt.Errorf("read productivity %s..%s: %w", from, to, err)
+	}
+	for i := range in.AgentDays {
+		id := names[in.AgentDays[i].Correo]
+		in.AgentDays[i].Name, in.AgentDays[i].DNI = id.name, id.dni
 	}
 	return analytics.NewProductivity(p, in), nil
 }
