@@ -13,8 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pulso-cobranzas/pulso/internal/api"
+	"github.com/pulso-cobranzas/pulso/internal/etl"
 	"github.com/pulso-cobranzas/pulso/internal/store/cache"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
@@ -76,8 +78,10 @@ func (a *app) serve(cmd *cobra.Command) error {
 		return fmt.Errorf("%w: redis.url: %v", errConfig, err)
 	}
 	defer func() { _ = c.Close() }()
-	srv, err := api.New(a.apiConfig(), api.Deps{Pool: pool, Cache: c, Log: a.log,
-		Registry: prometheus.NewRegistry(), Tables: a.reg.Tables()})
+	cfg := a.apiConfig()
+	cfg.TriggerArgs = triggerArgs(cmd)
+	srv, err := api.New(cfg, api.Deps{Pool: pool, Cache: c, Log: a.log,
+		Registry: prometheus.NewRegistry(), Tables: a.reg.Tables(), TriggerOutput: a.stderr})
 	if err != nil {
 		return configErr(err)
 	}
@@ -95,6 +99,7 @@ func configErr(err error) error {
 func (a *app) apiConfig() api.Config {
 	c := a.cfg
 	perMinute, _ := parseLoginRate(c.Login.Rate) // checked by Validate
+	lc := c.Load()
 	return api.Config{
 		Version:                version,
 		Development:            strings.EqualFold(c.Env, "development"),
@@ -119,7 +124,42 @@ func (a *app) apiConfig() api.Config {
 		StaleAfter:             c.StaleAfter,
 		ScheduleInterval:       c.ScheduleInterval,
 		Holidays:               c.Transform.Holidays,
+		SourceConfigured:       c.sourceConfigured(),
+		TableLookback:          lc.Lookback,
+		TableInitialFrom:       lc.InitialFrom,
 	}
+}
+
+// sourceConfigured says run-pipeline has a source to read, so POST /etl/trigger may
+// start one: a dir source needs a directory, BigQuery a project.
+func (c *Config) sourceConfigured() bool {
+	switch c.Source.Kind {
+	case etl.SourceDir:
+		return strings.TrimSpace(c.Source.Dir) != ""
+	case etl.SourceBigQuery:
+		return strings.TrimSpace(c.BigQuery.Project) != ""
+	}
+	return false
+}
+
+// triggerArgs are the global flags serve was given (--config, --database-url,
+// --as-of, --source, --dir, logging), as the argv before "run-pipeline" of the
+// pipelines POST /etl/trigger starts: the child reads the same configuration, and
+// the environment it inherits. --wait is left out: a triggered run never queues
+// for the lock.
+func triggerArgs(cmd *cobra.Command) []string {
+	args := []string{}
+	cmd.Root().PersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if !f.Changed || f.Name == "wait" {
+			return
+		}
+		v := f.Value.String()
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			v = strings.Join(sv.GetSlice(), ",")
+		}
+		args = append(args, "--"+f.Name+"="+v)
+	})
+	return args
 }
 
 func (t CacheTTLConfig) byEndpoint() map[string]time.Duration {

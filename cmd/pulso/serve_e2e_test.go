@@ -342,6 +342,10 @@ func TestServeSupervisorDay(t *testing.T) {
 		t.Fatal("evolution already has 2025-07-16 before the transform built it")
 	}
 	mustRun(t, url, "--as-of", "2025-07-16", "transform")
+	// The server learns of the commit by LISTEN (api.md §2): its delivery takes well
+	// under a millisecond on an idle machine but is not instantaneous, so wait for it
+	// (bounded) before the request that must then be fresh.
+	waitMetric(t, api, "pulso_data_version", before.header.Get("X-Data-Version"))
 	after := api.call(t, http.MethodGet, evo, token, nil, "If-None-Match", etag)
 	if after.status != http.StatusOK {
 		t.Fatalf("after a pipeline commit the old ETag got %d, want 200 with the new data", after.status)
@@ -351,6 +355,32 @@ func TestServeSupervisorDay(t *testing.T) {
 	}
 	if after.header.Get("X-Data-Version") == before.header.Get("X-Data-Version") {
 		t.Errorf("X-Data-Version did not move: %s", after.header.Get("X-Data-Version"))
+	}
+}
+
+// waitMetric polls the metrics listener until the gauge's value differs from old.
+func waitMetric(t *testing.T, api *servedAPI, name, old string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get(api.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok && v != old {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still %s after 5 s", name, old)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

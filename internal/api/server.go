@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -61,6 +62,23 @@ type Config struct {
 	HealthProbe time.Duration
 	// StatementTimeout bounds every request's queries (10 s).
 	StatementTimeout time.Duration
+	// SourceConfigured says run-pipeline has a source to read (a dir source with a
+	// directory, or BigQuery with a project); without one POST /etl/trigger answers 503.
+	SourceConfigured bool
+	// TriggerExecutable is the pulso binary POST /etl/trigger runs as a child
+	// process ("" = this process's own executable).
+	TriggerExecutable string
+	// TriggerArgs go before "run-pipeline" on the child's command line: the global
+	// flags serve was given (--config, --as-of, --source, --dir, …).
+	TriggerArgs []string
+	// TriggerTimeout bounds how long POST /etl/trigger waits for the child to take
+	// the pipeline lock and open its run (10 s).
+	TriggerTimeout time.Duration
+	// TableLookback and TableInitialFrom are tables.<t>.lookback_days and
+	// tables.<t>.initial_from, for the watermarks' next window (registry defaults
+	// when absent).
+	TableLookback    map[string]int
+	TableInitialFrom map[string]time.Time
 }
 
 // Deps are the server's collaborators.
@@ -74,6 +92,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Tables are the source tables freshness and metrics report, in order.
 	Tables []*etl.Table
+	// TriggerOutput receives the standard error of the pipelines POST /etl/trigger
+	// starts (nil: only kept in memory for the log of a child that fails to start).
+	TriggerOutput io.Writer
 }
 
 // Server is one API process.
@@ -92,6 +113,8 @@ type Server struct {
 	flight singleflight.Group
 	auth   *authenticator
 	tables []*etl.Table
+	// runs are the pipeline processes POST /etl/trigger started.
+	runs *childRuns
 }
 
 // New builds a server; Run starts it.
@@ -104,6 +127,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.runs = newChildRuns(s.log, deps.TriggerOutput)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -225,11 +249,15 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "drain", s.cfg.ShutdownTimeout.String())
 	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer stop()
+	// Triggered pipelines get SIGTERM now (they record themselves cancelled) and
+	// are waited for within the same drain as the requests.
+	s.runs.terminate()
 	for _, srv := range servers {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			serveErr = errors.Join(serveErr, fmt.Errorf("shutdown %s: %w", srv.Addr, err))
 		}
 	}
+	s.runs.wait(shutdownCtx)
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
