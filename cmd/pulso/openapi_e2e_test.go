@@ -56,7 +56,9 @@ func TestServeResponsesMatchOpenAPI(t *testing.T) {
 	dash := api.mustGet(t, "/api/v1/dashboard", admin, nil)
 	created := api.call(t, http.MethodPost, "/api/v1/users", admin, map[string]string{"email": "ana@pulso.test",
 		"password": "Analista-2025", "first_name": "Ana", "last_name": "Quispe", "role": "analyst"})
-	var user struct{ ID string `json:"id"` }
+	var user struct {
+		ID string `json:"id"`
+	}
 	created.decode(t, &user)
 	if created.status != http.StatusCreated || user.ID == "" {
 		t.Fatalf("create user: %d %s", created.status, created.body)
