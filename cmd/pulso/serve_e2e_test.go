@@ -553,3 +553,34 @@ func TestServeSIGTERMExitsCleanly(t *testing.T) {
 		t.Fatalf("serve still running %v after SIGTERM", time.Since(start))
 	}
 }
+
+// A bootstrap admin whose password fails the policy, or whose email belongs to an
+// existing non-admin, stops startup with exit 2 saying why; so does a short secret.
+func TestServeBootstrapRulesExitTwo(t *testing.T) {
+	t.Parallel()
+	url := migrated(t)
+	pool := openPool(t, url)
+	if _, err := pool.Exec(t.Context(), `INSERT INTO auth.users (email, password_hash, first_name, last_name, role)
+		VALUES ('viewer@pulso.test', 'x', 'V', 'W', 'viewer')`); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"DATABASE_URL=" + url, "PULSO_JWT_SECRET=e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz"}
+	cases := []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"PULSO_BOOTSTRAP_ADMIN_EMAIL=root@pulso.test", "PULSO_BOOTSTRAP_ADMIN_PASSWORD=short"}, "password"},
+		{[]string{"PULSO_BOOTSTRAP_ADMIN_EMAIL=viewer@pulso.test", "PULSO_BOOTSTRAP_ADMIN_PASSWORD=Valid-Passw0rd"}, "viewer@pulso.test"},
+		{[]string{"PULSO_JWT_SECRET=too-short"}, "PULSO_JWT_SECRET"},
+	}
+	for _, c := range cases {
+		env := append(append([]string{}, base...), c.env...)
+		res := runBinWith(t, t.Context(), env, "serve", "--http-addr", freeAddr(t), "--metrics-addr", "")
+		if res.code != exitUsage || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("%v: exit %d, want 2 naming %q\n%s", c.env, res.code, c.want, tail(res.stderr, 1500))
+		}
+	}
+	if n := sumInt(t, pool, `SELECT count(*) FROM auth.users WHERE role = 'admin'`); n != 0 {
+		t.Errorf("%d admins created by refused startups", n)
+	}
+}

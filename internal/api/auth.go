@@ -21,6 +21,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/labstack/echo/v4"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
@@ -70,12 +71,26 @@ type authenticator struct {
 	dummyCompares atomic.Int64
 	limiter       *ipLimiter
 
+	// verified remembers tokens whose signature and claims were checked, with
+	// their subject and expiry: a dashboard sends the same token many times a minute
+	// and the check (base64, JSON, HMAC) costs more than serving a cached answer.
+	// Expiry is still checked on every use, and the user's state below.
+	verified *lru.Cache[string, verifiedToken]
+
 	// principals caches each user's current state for principalTTL (tests shorten
 	// it); a nil principal means the user may not sign in.
 	principalTTL time.Duration
 	mu           sync.Mutex
 	principals   map[string]cachedPrincipal
 }
+
+type verifiedToken struct {
+	subject string
+	expires time.Time
+}
+
+// maxVerifiedTokens bounds the verified-token memory (about 400 bytes each).
+const maxVerifiedTokens = 10000
 
 type cachedPrincipal struct {
 	p     *Principal
@@ -109,10 +124,15 @@ func newAuthenticator(s *Server) (*authenticator, error) {
 	if cfg.LoginPerMinute < 1 || cfg.LoginMaxFailures < 1 {
 		return nil, fmt.Errorf("%w: PULSO_LOGIN_RATE and PULSO_LOGIN_MAX_FAILURES must be positive", ErrConfig)
 	}
+	verified, err := lru.New[string, verifiedToken](maxVerifiedTokens)
+	if err != nil {
+		return nil, err
+	}
 	a := &authenticator{
-		s:      s,
-		users:  postgres.NewUsers(s.pool),
-		secret: secret,
+		s:        s,
+		verified: verified,
+		users:    postgres.NewUsers(s.pool),
+		secret:   secret,
 		parser: jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithLeeway(jwtLeeway), jwt.WithIssuer(jwtIssuer), jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(), jwt.WithTimeFunc(s.now)),
@@ -168,20 +188,11 @@ func (a *authenticator) authenticate(ctx context.Context, authorizationHeader st
 	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
 		return nil, errUnauthorized()
 	}
-	var claims accessClaims
-	_, err := a.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.secret, nil })
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, errTokenExpired()
-	case err != nil:
-		return nil, errInvalidToken("Invalid token")
-	case claims.Typ != typAccess:
-		return nil, errInvalidToken("Invalid token")
+	subject, err := a.verify(raw)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := uuid.Parse(claims.Subject); err != nil {
-		return nil, errInvalidToken("Invalid token")
-	}
-	p, err := a.principal(ctx, claims.Subject)
+	p, err := a.principal(ctx, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +200,33 @@ func (a *authenticator) authenticate(ctx context.Context, authorizationHeader st
 		return nil, errInvalidToken("The user is inactive or no longer exists")
 	}
 	return p, nil
+}
+
+// verify checks an access token's signature and claims (or finds it checked
+// before) and returns its subject.
+func (a *authenticator) verify(raw string) (string, error) {
+	if v, ok := a.verified.Get(raw); ok {
+		if a.s.now().After(v.expires.Add(jwtLeeway)) {
+			a.verified.Remove(raw)
+			return "", errTokenExpired()
+		}
+		return v.subject, nil
+	}
+	var claims accessClaims
+	_, err := a.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.secret, nil })
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "", errTokenExpired()
+	case err != nil:
+		return "", errInvalidToken("Invalid token")
+	case claims.Typ != typAccess:
+		return "", errInvalidToken("Invalid token")
+	}
+	if _, err := uuid.Parse(claims.Subject); err != nil {
+		return "", errInvalidToken("Invalid token")
+	}
+	a.verified.Add(raw, verifiedToken{subject: claims.Subject, expires: claims.ExpiresAt.Time})
+	return claims.Subject, nil
 }
 
 // principal is the user's current state, from the cache or the database.
