@@ -832,7 +832,41 @@ type AgentHeatmapRow struct {
 	DNI       string `json:"dni"`
 	AgentName string `json:"agentName"`
 	// DailyPerformance has keys (YYYY-MM-DD) only for the agent's active days.
-	DailyPerformance map[string]DayPerformance `json:"dailyPerformance"`
+	DailyPerformance DailyPerformance `json:"dailyPerformance"`
+}
+
+// DailyPerformance is an agent's heatmap row by day. It writes its own JSON: the
+// heatmap is most of a productivity response (agents × days), and the generic map
+// encoding (reflection, then sorting the keys) dominated its cost.
+type DailyPerformance map[string]DayPerformance
+
+// MarshalJSON writes the days in key (date) order, as encoding/json would.
+func (d DailyPerformance) MarshalJSON() ([]byte, error) {
+	if d == nil {
+		return []byte("null"), nil
+	}
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, 2+len(d)*72)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v := d[k]
+		b = strconv.AppendQuote(b, k)
+		b = append(b, `:{"gestiones":`...)
+		b = strconv.AppendInt(b, v.Gestiones, 10)
+		b = append(b, `,"contactosEfectivos":`...)
+		b = strconv.AppendInt(b, v.ContactosEfectivos, 10)
+		b = append(b, `,"compromisos":`...)
+		b = strconv.AppendInt(b, v.Compromisos, 10)
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
 }
 
 type DayPerformance struct {

@@ -950,7 +950,7 @@ func TestNewProductivity(t *testing.T) {
 	if !slices.Equal(heat, []string{"e@x", "f@x", "a@x", "b@x", "c@x", "d@x"}) {
 		t.Fatalf("heatmap %v", heat)
 	}
-	if got := out.AgentHeatmap[2].DailyPerformance; !reflect.DeepEqual(got, map[string]DayPerformance{
+	if got := out.AgentHeatmap[2].DailyPerformance; !reflect.DeepEqual(got, DailyPerformance{
 		"2025-07-01": {2, 1, 0}, "2025-07-04": {3, 1, 1}}) {
 		t.Fatalf("a's days %v", got)
 	}
@@ -1003,4 +1003,21 @@ func TestNewAgentDetail(t *testing.T) {
 		t.Fatalf("got %+v\nwant %+v", out, want)
 	}
 	repRoundTrip(t, &out)
+}
+
+// DailyPerformance's own JSON is what encoding/json writes for the plain map.
+func TestDailyPerformanceJSON(t *testing.T) {
+	for _, d := range []DailyPerformance{nil, {}, {"2025-07-04": {3, 1, 1}, "2025-07-01": {2, 1, 0}, "2025-06-30": {0, 0, 0}}} {
+		got, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(map[string]DayPerformance(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%v: %s, want %s", d, got, want)
+		}
+	}
 }
