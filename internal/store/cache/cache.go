@@ -1,6 +1,9 @@
 // Package cache is the API's response cache: Redis when it is configured and
 // answering, an in-process LRU otherwise, so that a slow or dead Redis never
-// makes a request slower than about one Timeout nor makes it fail.
+// makes a request slower than about one Timeout nor makes it fail. The LRU also
+// keeps what this process used recently in front of Redis (a near cache): keys
+// carry the data version, so an entry never changes once written and a local
+// copy cannot be stale; it saves a network round trip on the hottest answers.
 //
 // Keys are chosen by the caller (for example "pulso:v12:s1:dashboard:<hash>")
 // and values are opaque bytes. The package never issues KEYS or FLUSH* on
@@ -21,6 +24,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
+
+// nearTTL bounds how long an entry read from Redis stays in the in-process LRU:
+// long enough to spare Redis the hot keys, short next to the endpoints' TTLs.
+const nearTTL = time.Minute
 
 // Defaults applied by New when the matching Options field is zero.
 const (
@@ -164,12 +171,16 @@ func New(opts Options) (*Cache, error) {
 	return c, nil
 }
 
-// Get returns the cached value for key. When Redis is usable its answer is
-// final (a Redis miss is (nil, BackendRedis, false)); when Redis errors or is
-// being skipped the in-process LRU answers with BackendLocal.
+// Get returns the cached value for key: from the in-process LRU when it holds it
+// (BackendLocal), else from Redis when usable (kept locally for nearTTL; a Redis
+// miss is (nil, BackendRedis, false)); when Redis errors or is being skipped the
+// LRU's answer is final.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, Backend, bool) {
 	if !c.enabled {
 		return nil, "", false
+	}
+	if val, ok := c.getLocal(key); ok {
+		return val, BackendLocal, true
 	}
 	if c.redisUsable() {
 		rctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -178,6 +189,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, Backend, bool) {
 		switch {
 		case err == nil:
 			c.markUp()
+			c.setLocal(key, val, nearTTL)
 			return val, BackendRedis, true
 		case errors.Is(err, redis.Nil):
 			c.markUp()
@@ -186,17 +198,17 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, Backend, bool) {
 			c.markDown(ctx, err)
 		}
 	}
-	val, ok := c.getLocal(key)
-	return val, BackendLocal, ok
+	return nil, BackendLocal, false
 }
 
-// Set stores val under key for ttl, in Redis when it is usable, otherwise
-// (or if the Redis write fails) in the in-process LRU. A ttl <= 0 stores
-// nothing, since an entry without expiry would never be invalidated.
+// Set stores val under key for ttl in the in-process LRU and in Redis when it is
+// usable; it reports BackendRedis when Redis took it. A ttl <= 0 stores nothing,
+// since an entry without expiry would never be invalidated.
 func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) Backend {
 	if !c.enabled || ttl <= 0 {
 		return ""
 	}
+	c.setLocal(key, val, ttl)
 	if c.redisUsable() {
 		rctx, cancel := context.WithTimeout(ctx, c.timeout)
 		err := c.rdb.Set(rctx, key, val, ttl).Err()
@@ -207,12 +219,16 @@ func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Durati
 		}
 		c.markDown(ctx, err)
 	}
+	return BackendLocal
+}
+
+// setLocal keeps a copy of val in the in-process LRU for ttl.
+func (c *Cache) setLocal(key string, val []byte, ttl time.Duration) {
 	c.local.Add(key, localEntry{
 		// Copy: the caller may reuse its buffer after Set returns.
 		val:       append([]byte(nil), val...),
 		expiresAt: time.Now().Add(ttl),
 	})
-	return BackendLocal
 }
 
 // Status reports "disabled" without Redis or with Enabled=false, "down" while

@@ -190,7 +190,10 @@ func TestRedisDownThenBack(t *testing.T) {
 	if be := c.Set(ctx, "k1", []byte("v1"), time.Minute); be != BackendRedis {
 		t.Fatalf("Set backend = %q, want %q", be, BackendRedis)
 	}
+	mustGet(t, c, "k1", BackendLocal, []byte("v1")) // the near copy
+	c.ClearLocal()
 	mustGet(t, c, "k1", BackendRedis, []byte("v1"))
+	mustGet(t, c, "k1", BackendLocal, []byte("v1")) // kept near after the Redis read
 	if s := c.Status(ctx); s != StatusOK {
 		t.Fatalf("Status = %q, want %q", s, StatusOK)
 	}
@@ -198,13 +201,14 @@ func TestRedisDownThenBack(t *testing.T) {
 	srv.Stop()
 
 	start := time.Now()
-	v, be, ok := c.Get(ctx, "k1")
+	v, be, ok := c.Get(ctx, "k0")
 	if elapsed := time.Since(start); elapsed >= time.Second {
 		t.Fatalf("Get with Redis down took %v, want < 1s", elapsed)
 	}
 	if ok || be != BackendLocal {
 		t.Fatalf("Get with Redis down = (%q, %q, %v), want local miss", v, be, ok)
 	}
+	mustGet(t, c, "k1", BackendLocal, []byte("v1")) // the near copy outlives the outage
 	if s := c.Status(ctx); s != StatusDown {
 		t.Fatalf("Status = %q, want %q", s, StatusDown)
 	}
@@ -237,9 +241,12 @@ func TestRedisDownThenBack(t *testing.T) {
 	if ttl, err := direct.TTL(ctx, "k3").Result(); err != nil || ttl <= 0 {
 		t.Fatalf("redis TTL k3 = (%v, %v), want > 0", ttl, err)
 	}
+	c.ClearLocal()
 	mustGet(t, c, "k3", BackendRedis, []byte("v3"))
-	// Redis is authoritative again: k2 only lives in the local fallback.
-	mustMiss(t, c, "k2", BackendRedis)
+	// k2 was written while Redis was down: it never reached Redis.
+	if n, err := direct.Exists(ctx, "k2").Result(); err != nil || n != 0 {
+		t.Fatalf("redis EXISTS k2 = (%d, %v), want 0", n, err)
+	}
 	if s := c.Status(ctx); s != StatusOK {
 		t.Fatalf("Status after recovery = %q, want %q", s, StatusOK)
 	}
