@@ -138,8 +138,8 @@ func TestBenchAPI(t *testing.T) {
 		ratios = append(ratios, d.rps/h.rps)
 		dashP99 = append(dashP99, d.p99)
 		peak = max(peak, h.maxRSS, d.maxRSS)
-		t.Logf("P6 run %d: /health %.0f req/s p99 %v errors %d; cached dashboard %.0f req/s p99 %v errors %d; ratio %.2f; load %s",
-			i+1, h.rps, h.p99, h.errors, d.rps, d.p99, d.errors, d.rps/h.rps, loadavg())
+		t.Logf("P6 run %d: /health %.0f req/s p99 %v errors %d; cached dashboard %.0f req/s p99 %v errors %d; ratio %.2f; serve RSS peak %.1f MB; load %s",
+			i+1, h.rps, h.p99, h.errors, d.rps, d.p99, d.errors, d.rps/h.rps, float64(max(h.maxRSS, d.maxRSS))/1024, loadavg())
 	}
 	med, lo, hi := medianSpread(ratios)
 	slices.Sort(dashP99)
@@ -164,7 +164,8 @@ func TestBenchAPI(t *testing.T) {
 			r := attack(t, upid, uncached.base+ep, utoken, 50, dur/2)
 			p99s = append(p99s, float64(r.p99)/float64(time.Millisecond))
 			peak = max(peak, r.maxRSS)
-			t.Logf("P7 %s run %d: %.0f req/s p99 %v errors %d; load %s", ep, i+1, r.rps, r.p99, r.errors, loadavg())
+			t.Logf("P7 %s run %d: %.0f req/s p99 %v errors %d; serve RSS peak %.1f MB; load %s",
+				ep, i+1, r.rps, r.p99, r.errors, float64(r.maxRSS)/1024, loadavg())
 		}
 		m, l, h := medianSpread(p99s)
 		t.Logf("P7 %s: p99 %.1f ms median (%.1f–%.1f); bar ≤ 200 ms", ep, m, l, h)

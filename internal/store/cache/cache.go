@@ -174,7 +174,8 @@ func New(opts Options) (*Cache, error) {
 // Get returns the cached value for key: from the in-process LRU when it holds it
 // (BackendLocal), else from Redis when usable (kept locally for nearTTL; a Redis
 // miss is (nil, BackendRedis, false)); when Redis errors or is being skipped the
-// LRU's answer is final.
+// LRU's answer is final. The returned slice may be shared with the cache: read
+// it, never modify it.
 func (c *Cache) Get(ctx context.Context, key string) ([]byte, Backend, bool) {
 	if !c.enabled {
 		return nil, "", false
@@ -280,8 +281,9 @@ func (c *Cache) getLocal(key string) ([]byte, bool) {
 		c.local.Remove(key)
 		return nil, false
 	}
-	// Copy: a caller mutating the result must not corrupt the cache.
-	return append([]byte(nil), e.val...), true
+	// Shared, not copied: this is the hot path of every hit, and Get's callers
+	// only read (see Get).
+	return e.val, true
 }
 
 // redisUsable reports whether Redis is configured and not in back-off.
