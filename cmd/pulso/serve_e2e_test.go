@@ -456,8 +456,10 @@ func TestServeRedisDownUnderLoad(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil; i++ {
-				// A new fecha_corte now and then makes misses as well as hits.
-				path := fmt.Sprintf("%s?fecha_corte=2025-07-%02d", paths[(w+i)%len(paths)], 1+i%15)
+				// Ever new cut dates keep making misses (which write to Redis once it
+				// is back) besides the hits the in-process near cache answers.
+				cut := time.Date(2025, 7, 15, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -((w*7919 + i) % 2000))
+				path := fmt.Sprintf("%s?fecha_corte=%s", paths[(w+i)%len(paths)], cut.Format(time.DateOnly))
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, api.base+path, nil)
 				if err != nil {
 					panic(err)
