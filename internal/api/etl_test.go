@@ -666,22 +666,19 @@ func TestTriggerRefusals(t *testing.T) {
 	}
 }
 
-// Environment of the stand-in pipeline (TestTriggerHelperProcess).
+// Environment of the stand-in pipeline (runTriggerHelper).
 const (
 	envHelperMode = "PULSO_TEST_TRIGGER_HELPER"
 	envHelperDB   = "PULSO_TEST_TRIGGER_HELPER_DB"
 )
 
-// TestTriggerHelperProcess is not a test: run as the trigger's child (the test
-// binary standing in for pulso), it behaves as `pulso run-pipeline` does towards the
-// API: reserve a run id, take the lock as "pulso run N run-pipeline", open its run
-// (recording its args), and on SIGTERM record the run cancelled and exit 130. Mode
-// exit3 exits 3 at once, as a run that lost the lock does.
-func TestTriggerHelperProcess(t *testing.T) {
-	mode := os.Getenv(envHelperMode)
-	if mode == "" {
-		t.Skip("run only as the trigger's child process")
-	}
+// runTriggerHelper is the trigger's child when the test binary stands in for pulso
+// (TestMain runs it instead of the tests when envHelperMode is set): it behaves as
+// `pulso run-pipeline` does towards the API: reserve a run id, take the lock as
+// "pulso run N run-pipeline", open its run (recording its args), and on SIGTERM
+// record the run cancelled and exit 130. Mode exit3 exits 3 at once, as a run that
+// lost the lock does.
+func runTriggerHelper(mode string) {
 	if mode == "exit3" {
 		os.Exit(3)
 	}
@@ -724,7 +721,6 @@ func TestTriggerStartsChildAndStopsItOnShutdown(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) {
 		c.SourceConfigured = true
 		c.TriggerExecutable = os.Args[0]
-		c.TriggerArgs = []string{"-test.run=^TestTriggerHelperProcess$"}
 	})
 	t.Setenv(envHelperMode, "run")
 	t.Setenv(envHelperDB, ts.etlDBURL())
@@ -788,7 +784,6 @@ func TestTriggerChildLostLock(t *testing.T) {
 	ts := newTestServer(t, func(c *Config) {
 		c.SourceConfigured = true
 		c.TriggerExecutable = os.Args[0]
-		c.TriggerArgs = []string{"-test.run=^TestTriggerHelperProcess$"}
 	})
 	t.Setenv(envHelperMode, "exit3")
 	ts.etlCall(t, http.MethodPost, "/api/v1/etl/trigger", ts.tokenFor(t, "admin"), nil).wantError(t, http.StatusConflict, CodeETLRunning)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pulso-cobranzas/pulso/internal/api/openapi"
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
@@ -309,7 +310,7 @@ func TestUserValidation(t *testing.T) {
 	}
 	// Nothing was written by the refused requests.
 	var n int
-	_ = ts.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth.audit_log`).Scan(&n)
+	ts.scanRow(t, `SELECT count(*) FROM auth.audit_log`)(&n)
 	if n != 0 {
 		t.Fatalf("%d audit rows after refused requests", n)
 	}
@@ -479,7 +480,7 @@ func TestUserLastAdmin(t *testing.T) {
 	ts.exec(t, `UPDATE auth.users SET role = 'admin' WHERE id = $1`, b)
 	ts.call(t, http.MethodDelete, userPath(b), tokA, nil, nil).ok(t, http.StatusNoContent, nil)
 	var admins int
-	_ = ts.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth.users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`).Scan(&admins)
+	ts.scanRow(t, `SELECT count(*) FROM auth.users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`)(&admins)
 	if admins != 1 {
 		t.Fatalf("%d active admins", admins)
 	}
@@ -506,12 +507,13 @@ func TestUserAdminConcurrentDemotion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			var id string
-			_ = rows.Scan(&id)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
 			ts.Server.auth.forget(id)
 		}
-		rows.Close()
 		opA, opB := ops[round%3], ops[(round/3)%3]
 		var wg sync.WaitGroup
 		start := make(chan struct{})
@@ -540,7 +542,7 @@ func TestUserAdminConcurrentDemotion(t *testing.T) {
 			}
 		}
 		var admins int
-		_ = ts.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth.users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`).Scan(&admins)
+		ts.scanRow(t, `SELECT count(*) FROM auth.users WHERE role = 'admin' AND is_active AND deleted_at IS NULL`)(&admins)
 		if ok != 1 || admins != 1 {
 			t.Fatalf("round %d (%s/%s): statuses %v, %d active admins; want exactly one success and one admin",
 				round, opA.method, opB.method, statuses, admins)
@@ -594,7 +596,7 @@ func TestUserOnlyAdminGrantsAdmin(t *testing.T) {
 	var role string
 	var active bool
 	var first string
-	_ = ts.Pool.QueryRow(t.Context(), `SELECT role, is_active, first_name FROM auth.users WHERE id = $1`, admin).Scan(&role, &active, &first)
+	ts.scanRow(t, `SELECT role, is_active, first_name FROM auth.users WHERE id = $1`, admin)(&role, &active, &first)
 	if role != "admin" || !active || first == "Hacked" {
 		t.Fatalf("admin changed: %s %v %s", role, active, first)
 	}
@@ -625,7 +627,7 @@ func TestUserDeleteRevokes(t *testing.T) {
 	ts.call(t, http.MethodPost, "/api/v1/auth/login", "", map[string]string{"email": email, "password": testPassword}, nil).
 		fails(t, http.StatusUnauthorized, CodeUnauthorized)
 	var live int
-	_ = ts.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth.refresh_token WHERE user_id = $1 AND revoked_at IS NULL`, id).Scan(&live)
+	ts.scanRow(t, `SELECT count(*) FROM auth.refresh_token WHERE user_id = $1 AND revoked_at IS NULL`, id)(&live)
 	if live != 0 {
 		t.Fatalf("%d live refresh tokens", live)
 	}
@@ -706,11 +708,11 @@ func TestUserBulkUpdate(t *testing.T) {
 	}
 	var first, last, role string
 	var verified bool
-	_ = ts.Pool.QueryRow(t.Context(), `SELECT first_name, is_verified FROM auth.users WHERE id = $1`, u1).Scan(&first, &verified)
+	ts.scanRow(t, `SELECT first_name, is_verified FROM auth.users WHERE id = $1`, u1)(&first, &verified)
 	if first != "Bulk" || verified {
 		t.Fatalf("u1: %s %v", first, verified)
 	}
-	_ = ts.Pool.QueryRow(t.Context(), `SELECT last_name, role FROM auth.users WHERE id = $1`, u2).Scan(&last, &role)
+	ts.scanRow(t, `SELECT last_name, role FROM auth.users WHERE id = $1`, u2)(&last, &role)
 	if last != "Dos" || role != "viewer" {
 		t.Fatalf("u2: %s %s", last, role)
 	}
@@ -909,7 +911,7 @@ func TestUserAuditLog(t *testing.T) {
 	if len(entries) == 4 {
 		// deleted_at is the clock's; take it from the row.
 		var deletedAt time.Time
-		_ = ts.Pool.QueryRow(t.Context(), `SELECT deleted_at FROM auth.users WHERE id = $1`, u.ID).Scan(&deletedAt)
+		ts.scanRow(t, `SELECT deleted_at FROM auth.users WHERE id = $1`, u.ID)(&deletedAt)
 		check(u.ID, entries, []want{
 			{"user.create", "req-create", nil, map[string]any{"email": "audit@example.com", "first_name": "Au",
 				"last_name": "Dit", "role": "analyst", "is_active": true, "is_verified": false}},
@@ -939,5 +941,17 @@ func TestUserAuditLog(t *testing.T) {
 	}
 	if !strings.Contains(trail, `"password_changed": true`) {
 		t.Fatalf("no password_changed in %s", trail)
+	}
+}
+
+// scanRow runs a one-row query and returns a scanner that fails the test on any
+// error, so a broken query cannot pass as a zero value.
+func (ts *testServer) scanRow(t *testing.T, query string, args ...any) func(dest ...any) {
+	t.Helper()
+	return func(dest ...any) {
+		t.Helper()
+		if err := ts.Pool.QueryRow(t.Context(), query, args...).Scan(dest...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
 	}
 }

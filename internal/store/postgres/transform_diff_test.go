@@ -132,17 +132,22 @@ func TestTransformDifferentialRegressions(t *testing.T) {
 }
 
 // TestTransformDifferentialRandom is `make fuzz-transform`: random worlds for
-// PULSO_FUZZ_TRANSFORM (a duration), one per CPU at a time, from PULSO_FUZZ_SEED (or
+// PULSO_FUZZ_TRANSFORM (a duration; unset, a short round in every `make test`),
+// one per CPU at a time, from PULSO_FUZZ_SEED (or
 // the clock); a failure prints its seed and its delivery sequence, minimised, ready
 // to paste into diffRegressions.
 func TestTransformDifferentialRandom(t *testing.T) {
-	budget, err := time.ParseDuration(os.Getenv("PULSO_FUZZ_TRANSFORM"))
-	if err != nil {
-		t.Skip("set PULSO_FUZZ_TRANSFORM to a duration (make fuzz-transform)")
+	budget := 5 * time.Second
+	if v := os.Getenv("PULSO_FUZZ_TRANSFORM"); v != "" {
+		var err error
+		if budget, err = time.ParseDuration(v); err != nil {
+			t.Fatalf("PULSO_FUZZ_TRANSFORM %q: want a duration such as 60s: %v", v, err)
+		}
 	}
 	start := time.Now()
 	first := uint64(start.UnixNano())
 	if s := os.Getenv("PULSO_FUZZ_SEED"); s != "" {
+		var err error
 		if first, err = strconv.ParseUint(s, 10, 64); err != nil {
 			t.Fatalf("PULSO_FUZZ_SEED: %v", err)
 		}
