@@ -86,6 +86,8 @@ type etlTableDetail struct {
 // statusNeverRun is a table's status before its first step.
 const statusNeverRun = "never_run"
 
+// readStatusOf reads the tables' freshness and the newest run only: none of the
+// API's status answers or the metrics scrape lists more runs.
 func (s *Server) readStatusOf(ctx context.Context, tables []*etl.Table) (*postgres.Status, error) {
 	return postgres.ReadStatus(ctx, s.pool, postgres.StatusOptions{Tables: tables, Now: s.now(),
 		StaleAfter: s.cfg.StaleAfter, ScheduleInterval: s.cfg.ScheduleInterval, Runs: 1})

@@ -7,8 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
 
 type freshnessTable struct {
@@ -35,17 +33,12 @@ type freshnessResponse struct {
 	Tables               []freshnessTable    `json:"tables"`
 }
 
-func (s *Server) readStatus(ctx context.Context) (*postgres.Status, error) {
-	return postgres.ReadStatus(ctx, s.pool, postgres.StatusOptions{Tables: s.tables, Now: s.now(),
-		StaleAfter: s.cfg.StaleAfter, ScheduleInterval: s.cfg.ScheduleInterval})
-}
-
 // freshness is GET /api/v1/freshness: how current every source table and the marts are.
 func (s *Server) freshness(c echo.Context) error {
 	if !s.pgUp.Load() {
 		return errUnavailable
 	}
-	st, err := s.readStatus(c.Request().Context())
+	st, err := s.readStatusOf(c.Request().Context(), s.tables)
 	if err != nil {
 		return err
 	}
@@ -94,7 +87,7 @@ func (e *etlCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	st, err := e.s.readStatus(ctx)
+	st, err := e.s.readStatusOf(ctx, e.s.tables)
 	if err != nil {
 		e.s.log.Warn("metrics: reading the ledger failed", "error", err)
 		return
