@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,6 +66,9 @@ func TestPipelineArgv(t *testing.T) {
 			func(o *pipelineOptions) bool {
 				return o.MetricsFile == "/tmp/x.prom" && o.Pushgateway == "http://pg:9091"
 			}},
+		{[]string{"run-pipeline", "--every", "3h"}, 0, func(o *pipelineOptions) bool { return o.Every == 3*time.Hour }},
+		{[]string{"run-pipeline", "--every", "5h"}, exitUsage, nil},
+		{[]string{"run-pipeline", "--every", "3h", "--plan"}, exitUsage, nil},
 		{[]string{"run-pipeline", "--parallel", "0"}, exitUsage, nil},
 		{[]string{"run-pipeline", "--skip-raw", "--tables", "pagos"}, exitUsage, nil},
 		{[]string{"run-pipeline", "--tables", "nope"}, exitUsage, nil},

@@ -22,7 +22,9 @@ type pipelineOptions struct {
 	ContinueOnError bool
 	MetricsFile     string
 	Pushgateway     string
-	Args            []string
+	// Every runs the pipeline at every slot of this interval until stopped (0: once).
+	Every time.Duration
+	Args  []string
 }
 
 func (o *pipelineOptions) Validate() error {
@@ -31,6 +33,12 @@ func (o *pipelineOptions) Validate() error {
 	}
 	if o.SkipRaw && len(o.Tables) > 0 {
 		return errors.New("--skip-raw loads no table: drop --tables")
+	}
+	if o.Every != 0 {
+		if o.Plan {
+			return errors.New("--plan writes nothing: drop --every")
+		}
+		return validEvery(o.Every)
 	}
 	return nil
 }
@@ -44,10 +52,13 @@ func newPipelineCmd(a *app, runF func(context.Context, *pipelineOptions) error) 
 dependency order (up to --parallel at once), transforms the changed campaign days and
 bumps the data version. A failed table lets the others load but skips the transform
 (unless --continue-on-error) and exits 1. --plan prints what a run would do as JSON
-and writes nothing.`,
+and writes nothing. --every makes it a small scheduler for hosts without cron: one run
+at start, then one at every slot of the Lima clock (3h: 00:00, 03:00, …), one at a
+time, a failed run logged and the next slot run anyway, until SIGTERM.`,
 		Example: `  pulso run-pipeline --source dir --dir /data/landing
   pulso run-pipeline --plan
-  pulso run-pipeline --full-rebuild --metrics-file /var/lib/node_exporter/pulso.prom`,
+  pulso run-pipeline --full-rebuild --metrics-file /var/lib/node_exporter/pulso.prom
+  pulso run-pipeline --every 3h --pushgateway http://pushgateway:9091`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.Validate(); err != nil {
@@ -59,6 +70,9 @@ and writes nothing.`,
 			opts.Args = givenFlags(cmd)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
+			}
+			if opts.Every != 0 {
+				return a.runPipelineEvery(cmd.Context(), opts, time.Now)
 			}
 			return a.runPipeline(cmd.Context(), opts)
 		},
@@ -72,6 +86,7 @@ and writes nothing.`,
 	f.BoolVar(&opts.ContinueOnError, "continue-on-error", false, "transform even when a table failed")
 	f.StringVar(&opts.MetricsFile, "metrics-file", "", "write batch metrics here (Prometheus text format, node-exporter textfile)")
 	f.StringVar(&opts.Pushgateway, "pushgateway", "", "push batch metrics to this Pushgateway URL")
+	f.DurationVar(&opts.Every, "every", 0, "keep running: once now, then at every slot of this interval from Lima midnight (a divisor of 24h)")
 	return cmd
 }
 
