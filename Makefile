@@ -3,18 +3,35 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/pulso
-VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+PREFIX ?= /usr/local
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DEADCODE := golang.org/x/tools/cmd/deadcode@v0.52.0
-export PULSO_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+# The password is the one .ci/services.sh gives a PostgreSQL it installs; a server with
+# trust authentication (this machine's) ignores it.
+export PULSO_TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable
+# make demo: its database, landing directory, listeners, Redis (empty: in-process
+# cache) and the admin it creates. The synthetic set's "today" is DEMO_AS_OF.
 DEMO_DIR ?= /tmp/pulso-demo
 DEMO_DB ?= pulso_demo
-DEMO_URL := postgres://postgres@127.0.0.1:5432/$(DEMO_DB)?sslmode=disable
+DEMO_URL := $(shell echo '$(PULSO_TEST_DATABASE_URL)' | sed -E 's#/[^/?]*(\?|$$)#/$(DEMO_DB)\1#')
+DEMO_AS_OF ?= 2025-07-15
+DEMO_ADDR ?= :8000
+DEMO_METRICS_ADDR ?= :9090
+DEMO_REDIS_URL ?= redis://127.0.0.1:6379/0
+DEMO_ADMIN_EMAIL ?= admin@demo.pulso.pe
+DEMO_ADMIN_PASSWORD ?= Demo-Pulso-2025
+demo_base = http://$(if $(filter :%,$(1)),localhost$(1),$(1))
 
-.PHONY: build test lint bench bench-api bench-load bench-pipeline bench-transform fuzz fuzz-transform demo services bqemulator clean openapi-lint
+.PHONY: build install test lint bench bench-api bench-load bench-pipeline bench-transform fuzz fuzz-transform demo services bqemulator clean openapi-lint
 
 build:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/pulso
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/pulso
+
+# bin/pulso onto the PATH ($(PREFIX)/bin; PREFIX=$$HOME/.local for no root).
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pulso
 
 # The whole suite against the real PostgreSQL (and Redis): services are started when down.
 test: services bqemulator
@@ -29,15 +46,29 @@ lint:
 	@out=$$($(GO) run $(DEADCODE) -test ./...); if [ -n "$$out" ]; then echo "unreachable code:"; echo "$$out"; exit 1; fi
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Synthetic data set, migrated database, the whole pipeline twice (the second run
-# rewrites nothing) and the status report: everything built so far.
-demo: build services
+# The newcomer's one command: PostgreSQL and Redis reachable (started, or installed
+# when run as root), a fresh $(DEMO_DB) database migrated, the synthetic set generated
+# and run through the pipeline, then `pulso serve` in the foreground with a demo admin
+# and "today" fixed at the set's date. Ctrl-C stops the server cleanly.
+demo: build
+	@bash .ci/services.sh --redis-optional
 	psql "$(PULSO_TEST_DATABASE_URL)" -qc "DROP DATABASE IF EXISTS $(DEMO_DB) WITH (FORCE)" -c "CREATE DATABASE $(DEMO_DB)"
 	$(BIN) --database-url "$(DEMO_URL)" migrate up
-	$(BIN) demo --out $(DEMO_DIR)
-	$(BIN) --database-url "$(DEMO_URL)" --as-of 2025-07-15 run-pipeline --source dir --dir $(DEMO_DIR)
-	$(BIN) --database-url "$(DEMO_URL)" --as-of 2025-07-15 run-pipeline --source dir --dir $(DEMO_DIR)
-	$(BIN) --database-url "$(DEMO_URL)" --as-of 2025-07-15 status
+	$(BIN) demo --out $(DEMO_DIR) --as-of $(DEMO_AS_OF)
+	$(BIN) --database-url "$(DEMO_URL)" --as-of $(DEMO_AS_OF) run-pipeline --source dir --dir $(DEMO_DIR)
+	@redis=$(DEMO_REDIS_URL); if [ -n "$$redis" ] && ! redis-cli -u "$$redis" ping >/dev/null 2>&1; then redis=; fi; \
+	printf '%s\n' "" \
+	  "pulso demo: the API on $(call demo_base,$(DEMO_ADDR)), data as of $(DEMO_AS_OF) ($${redis:-in-process} cache). Ctrl-C stops it." \
+	  "  API docs (Swagger UI):  $(call demo_base,$(DEMO_ADDR))/docs" \
+	  "  log in as:              $(DEMO_ADMIN_EMAIL) / $(DEMO_ADMIN_PASSWORD)" \
+	  "  metrics:                $(call demo_base,$(DEMO_METRICS_ADDR))/metrics" \
+	  "  try, in another shell:" \
+	  "    TOKEN=\$$(curl -s $(call demo_base,$(DEMO_ADDR))/api/v1/auth/login -H 'Content-Type: application/json' \\" \
+	  "      -d '{\"email\":\"$(DEMO_ADMIN_EMAIL)\",\"password\":\"$(DEMO_ADMIN_PASSWORD)\"}' | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')" \
+	  "    curl -s '$(call demo_base,$(DEMO_ADDR))/api/v1/dashboard?dimensions=cartera' -H \"Authorization: Bearer \$$TOKEN\"" ""; \
+	exec env PULSO_ENV=development REDIS_URL="$$redis" PULSO_HTTP_ADDR="$(DEMO_ADDR)" PULSO_METRICS_ADDR="$(DEMO_METRICS_ADDR)" \
+	  PULSO_BOOTSTRAP_ADMIN_EMAIL="$(DEMO_ADMIN_EMAIL)" PULSO_BOOTSTRAP_ADMIN_PASSWORD="$(DEMO_ADMIN_PASSWORD)" \
+	  $(BIN) --database-url "$(DEMO_URL)" --as-of $(DEMO_AS_OF) serve
 
 bench: bench-load bench-transform bench-pipeline
 
