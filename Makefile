@@ -27,7 +27,7 @@ demo_base = http://$(if $(filter :%,$(1)),localhost$(1),$(1))
 .PHONY: build install test lint bench bench-api bench-load bench-pipeline bench-transform fuzz fuzz-transform demo services bqemulator clean openapi-lint
 
 build:
-	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/pulso
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/pulso
 
 # bin/pulso onto the PATH ($(PREFIX)/bin; PREFIX=$$HOME/.local for no root).
 install: build

@@ -15,8 +15,21 @@ import (
 	"github.com/pulso-cobranzas/pulso/internal/store/postgres"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version and commit are stamped at build time, as the Dockerfile does:
+// -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = "unknown"
+)
+
+// formatVersion is what `pulso version` and --version print after "pulso ": the
+// commit only when the build stamped one.
+func formatVersion(version, commit string) string {
+	if commit == "" || commit == "unknown" {
+		return version
+	}
+	return version + " (commit " + commit + ")"
+}
 
 // app is what every command shares: the registry, the resolved configuration and the
 // output streams. It is built per invocation; nothing lives in package state.
@@ -67,7 +80,7 @@ func newRootCmd(a *app) *cobra.Command {
 		},
 	}
 	// --version prints what `pulso version` prints
-	root.Version = version
+	root.Version = formatVersion(version, commit)
 	root.SetVersionTemplate("pulso {{.Version}}\n")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -97,6 +110,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newBackfillCmd(a, nil),
 		newExtractCmd(a, nil),
 		newServeCmd(a, nil),
+		newHealthcheckCmd(a),
 	)
 	return root
 }
@@ -195,7 +209,7 @@ func newVersionCmd(a *app) *cobra.Command {
 		Short: "Print the version",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintln(a.stdout, "pulso", version)
+			_, err := fmt.Fprintln(a.stdout, "pulso", formatVersion(version, commit))
 			return err
 		},
 	}
