@@ -9,11 +9,23 @@ import (
 
 func newConfigCmd(a *app) *cobra.Command {
 	var output outputFormat
+	var reference bool
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Print the effective configuration (secrets redacted)",
-		Args:  noArgs,
+		Example: `  pulso config
+  pulso config -o json
+  pulso config --reference   # every key, its variable, default and meaning (Markdown)`,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if reference {
+				ref, err := configReference(a.reg)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprint(a.stdout, ref)
+				return err
+			}
 			flat := a.cfg.redacted(a.reg)
 			if output == outputJSON {
 				return printJSON(a.stdout, flat)
@@ -32,5 +44,6 @@ func newConfigCmd(a *app) *cobra.Command {
 		},
 	}
 	addOutputFlag(cmd.Flags(), &output)
+	cmd.Flags().BoolVar(&reference, "reference", false, "print the reference of every key (Markdown table) instead")
 	return cmd
 }
