@@ -61,7 +61,7 @@ func TestStructKeys(t *testing.T) {
 		B string `mapstructure:"b"`
 	}
 	type cfg struct {
-		X        inner    `mapstructure:"x"`
+		X        inner `mapstructure:"x"`
 		squashed `mapstructure:",squash"`
 		Day      etl.Date `mapstructure:"day"`
 		Skip     []string `mapstructure:"-"`
