@@ -65,12 +65,12 @@ func serveCached[T any](s *Server, c echo.Context, endpoint string, params any,
 		return c.NoContent(http.StatusNotModified)
 	}
 	ctx := c.Request().Context()
-	if b, backend, ok := s.cacheGet(ctx, cacheKey(v, endpoint, h)); ok {
+	if b, backend, ok := s.cacheGet(ctx, s.cacheKey(v, endpoint, h)); ok {
 		s.metrics.cacheHits.WithLabelValues(string(backend)).Inc()
 		c.Response().Header().Set("X-Cache", "hit")
 		return respondEntry(c, b, Stamp{CacheStatus: "hit", Elapsed: time.Since(start), Now: s.now()}, render)
 	}
-	res, err, _ := s.flight.Do(cacheKey(v, endpoint, h), func() (any, error) {
+	res, err, _ := s.flight.Do(s.cacheKey(v, endpoint, h), func() (any, error) {
 		// The computation outlives a cancelled first caller: others may wait on it.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StatementTimeout)
 		defer cancel()
@@ -87,7 +87,7 @@ func serveCached[T any](s *Server, c echo.Context, endpoint string, params any,
 				return nil, fmt.Errorf("%s: encode: %w", endpoint, err)
 			}
 			got.entry = newEntry(body)
-			backend := s.cacheSet(cctx, cacheKey(version, endpoint, h), got.entry, s.cfg.CacheTTL[endpoint])
+			backend := s.cacheSet(cctx, s.cacheKey(version, endpoint, h), got.entry, s.cfg.CacheTTL[endpoint])
 			s.metrics.cacheMisses.WithLabelValues(string(backend)).Inc()
 		} else {
 			s.metrics.cacheMisses.WithLabelValues("none").Inc()
@@ -144,8 +144,9 @@ func (s *Server) setCacheHeaders(c echo.Context, version int64, h string) string
 	return etag
 }
 
-func cacheKey(version int64, endpoint, h string) string {
-	return fmt.Sprintf("pulso:v%d:s%d:%s:%s", version, schemaVersion, endpoint, h)
+// cacheKey is pulso:{instance}:v{V}:s{S}:{endpoint}:{params hash}.
+func (s *Server) cacheKey(version int64, endpoint, h string) string {
+	return fmt.Sprintf("pulso:%s:v%d:s%d:%s:%s", s.cacheNamespace, version, schemaVersion, endpoint, h)
 }
 
 func (s *Server) cacheGet(ctx context.Context, key string) ([]byte, cache.Backend, bool) {

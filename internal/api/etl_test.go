@@ -547,10 +547,10 @@ func TestRefreshBumpsVersion(t *testing.T) {
 	if r := ts.etlCall(t, http.MethodGet, path, token, nil); r.header.Get("X-Cache") != "hit" {
 		t.Fatalf("second dashboard: X-Cache %s, want hit", r.header.Get("X-Cache"))
 	}
-	// The key of the cached entry: pulso:v{V}:s{S}:dashboard:{H}, H from the ETag.
+	// The key of the cached entry: pulso:{instance}:v{V}:s{S}:dashboard:{H}, H from the ETag.
 	h := etag[strings.LastIndex(etag, "-")+1 : len(etag)-1]
 	cached := func(v int64) bool {
-		_, _, ok := ts.Server.cache.Get(ctx, cacheKey(v, "dashboard", h))
+		_, _, ok := ts.Server.cache.Get(ctx, ts.Server.cacheKey(v, "dashboard", h))
 		return ok
 	}
 

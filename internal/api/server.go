@@ -108,6 +108,9 @@ type Server struct {
 	metrics *metrics
 	// dataVersion is V as last seen through LISTEN or the poll.
 	dataVersion atomic.Int64
+	// cacheNamespace is the database's instance id, read once at start: the first
+	// part of every cache key.
+	cacheNamespace string
 	// pgUp is the in-memory PostgreSQL health flag checked before any cache use.
 	pgUp   atomic.Bool
 	flight singleflight.Group
@@ -204,6 +207,9 @@ func (s *Server) today() etl.Date {
 func (s *Server) Prepare(ctx context.Context) error {
 	if err := s.bootstrapAdmin(ctx); err != nil {
 		return err
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT instance_id::text FROM etl.data_version`).Scan(&s.cacheNamespace); err != nil {
+		return fmt.Errorf("read the database's instance id: %w", err)
 	}
 	if err := s.refreshVersion(ctx); err != nil {
 		return fmt.Errorf("read data version: %w", err)

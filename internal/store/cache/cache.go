@@ -5,7 +5,7 @@
 // carry the data version, so an entry never changes once written and a local
 // copy cannot be stale; it saves a network round trip on the hottest answers.
 //
-// Keys are chosen by the caller (for example "pulso:v12:s1:dashboard:<hash>")
+// Keys are chosen by the caller (for example "pulso:<instance>:v12:s1:dashboard:<hash>")
 // and values are opaque bytes. The package never issues KEYS or FLUSH* on
 // Redis: the Redis instance may be shared, and versioned keys plus TTLs are
 // what invalidate entries there.

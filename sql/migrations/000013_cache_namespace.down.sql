@@ -1,0 +1,1 @@
+ALTER TABLE etl.data_version DROP COLUMN instance_id;
