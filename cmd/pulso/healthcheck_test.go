@@ -93,20 +93,6 @@ func binaryHealthcheck(bin string) healthcheckRunner {
 	}
 }
 
-// freePort is a loopback port that nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return port
-}
-
 func testHealthcheck(t *testing.T, runHC healthcheckRunner) {
 	var (
 		mu   sync.Mutex
@@ -134,7 +120,7 @@ func testHealthcheck(t *testing.T, runHC healthcheckRunner) {
 	t.Cleanup(srv.Close)
 	port := srv.Listener.Addr().(*net.TCPAddr).Port
 	live := fmt.Sprintf(":%d", port)
-	dead := freePort(t)
+	_, dead, _ := strings.Cut(freeAddr(t), ":") // a loopback port nothing listens on
 
 	cases := []struct {
 		name     string
@@ -149,12 +135,12 @@ func testHealthcheck(t *testing.T, runHC healthcheckRunner) {
 		{name: "not ready", httpAddr: live, args: []string{"--ready"}, code: exitFailure, path: "/health/ready",
 			stderr: []string{fmt.Sprintf("http://127.0.0.1:%d/health/ready: 503 Service Unavailable", port),
 				`"checks": {"postgres": "down"}}`}},
-		{name: "url wins over http.addr", httpAddr: fmt.Sprintf(":%d", dead),
+		{name: "url wins over http.addr", httpAddr: ":" + dead,
 			args: []string{"--url", srv.URL + "/custom"}, path: "/custom"},
 		{name: "not found", httpAddr: live, args: []string{"--url", srv.URL + "/nope"}, code: exitFailure,
 			path: "/nope", stderr: []string{srv.URL + "/nope: 404 Not Found"}},
-		{name: "dead port", httpAddr: fmt.Sprintf(":%d", dead), code: exitFailure,
-			stderr: []string{fmt.Sprintf("http://127.0.0.1:%d/health: ", dead), "refused"}},
+		{name: "dead port", httpAddr: ":" + dead, code: exitFailure,
+			stderr: []string{"http://127.0.0.1:" + dead + "/health: ", "refused"}},
 		{name: "timeout", httpAddr: live, args: []string{"--url", srv.URL + "/slow", "--timeout", "300ms"},
 			code: exitFailure, path: "/slow", stderr: []string{srv.URL + "/slow: ", "Timeout exceeded"}},
 		{name: "bad timeout", httpAddr: live, args: []string{"--timeout", "0s"}, code: exitUsage,
