@@ -110,7 +110,7 @@ type RunLabeler interface {
 	SetRun(command, runID string) error
 }
 
-func labelRun(src Source, command string, runID int64) {
+func labelRun(src any, command string, runID int64) {
 	if l, ok := src.(RunLabeler); ok {
 		_ = l.SetRun(command, fmt.Sprint(runID)) // the values are digits and a command name: always valid labels
 	}
@@ -169,6 +169,9 @@ type TransformRunOptions struct {
 	FullRebuild bool
 	Args        []string
 	Transform   TransformConfig
+	// Remote, when set, rebuilds the served tables in full there (transform.engine
+	// bigquery); slices and pending changes do not apply.
+	Remote ServedBuilder
 }
 
 // Transform rebuilds the pending changes plus what the options add.
@@ -179,6 +182,18 @@ func (r *Runner) Transform(ctx context.Context, opts TransformRunOptions) (rep R
 	}
 	rep.RunID = s.RunID
 	defer func() { s.Finish(ctx, err) }()
+	if opts.Remote != nil {
+		if len(opts.Archivos) > 0 || !opts.From.IsZero() {
+			return rep, fmt.Errorf("%w: the bigquery engine rebuilds every campaign: drop --archivo, --from and --to", ErrInvalidOptions)
+		}
+		labelRun(opts.Remote, "transform", s.RunID)
+		tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "transform (bigquery engine)")
+		if err != nil {
+			return rep, err
+		}
+		rep.Transform = &tr
+		return rep, nil
+	}
 	to := s.transformOptions(opts.Transform, opts.FullRebuild)
 	to.Archivos, to.From, to.To = opts.Archivos, opts.From, opts.To
 	tr, err := r.Store.Transform(ctx, to)
@@ -209,6 +224,9 @@ type PipelineOptions struct {
 	// Finished, when set, runs with the run's outcome before the lock is released
 	// (batch metrics read the ledger's last successes there).
 	Finished func(ctx context.Context, rep Report, err error)
+	// Remote, when set, replaces the load and the transform: the served tables are
+	// rebuilt where the source lives (transform.engine bigquery) and copied in.
+	Remote ServedBuilder
 }
 
 // Pipeline loads the tables in dependency order, then transforms what changed. A
@@ -225,6 +243,15 @@ func (r *Runner) Pipeline(ctx context.Context, src Source, opts PipelineOptions)
 		}
 		s.Finish(ctx, err)
 	}()
+	if opts.Remote != nil {
+		labelRun(opts.Remote, "run-pipeline", s.RunID)
+		tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "run-pipeline (bigquery engine)")
+		if err != nil {
+			return rep, err
+		}
+		rep.Transform = &tr
+		return rep, nil
+	}
 	labelRun(src, "run-pipeline", s.RunID)
 	if !opts.FullRebuild {
 		if err := s.refuseBackwardsAsOf(ctx, opts.Tables); err != nil {

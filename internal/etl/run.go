@@ -43,6 +43,7 @@ type RunStore interface {
 	StartRun(ctx context.Context, r RunRecord) error
 	FinishRun(ctx context.Context, runID int64, status Status, exitCode int, runErr error) error
 	Transform(ctx context.Context, opts TransformOptions) (TransformResult, error)
+	servedReplacer
 }
 
 // Clock fixes a run's "today": the Lima date at its start, or the configured as-of.
