@@ -21,3 +21,10 @@ var BigQuery embed.FS
 //
 //go:embed transform/*.sql
 var Transform embed.FS
+
+// BigQueryTransform holds the GoogleSQL transform, bigquery/transform/NNN_<table>.sql:
+// one CREATE OR REPLACE TABLE … AS SELECT per source, aux and mart table, run in file
+// order (bigquery/transform/README.md).
+//
+//go:embed bigquery/transform/*.sql
+var BigQueryTransform embed.FS

@@ -32,6 +32,9 @@ type Config struct {
 	// Project and Dataset hold the source tables: `Project.Dataset.<table>`.
 	Project string `mapstructure:"project"`
 	Dataset string `mapstructure:"dataset"`
+	// TransformDataset (in Project) holds the aux and mart tables the BigQuery
+	// transform engine builds.
+	TransformDataset string `mapstructure:"transform_dataset"`
 	// BillingProject runs the query jobs; empty means Project.
 	BillingProject string `mapstructure:"billing_project"`
 	// UID is substituted for {uid} in the table patterns.
@@ -101,6 +104,9 @@ func (c *Config) Validate(reg *etl.Registry) error {
 	}
 	check("bigquery.project", c.Project)
 	check("bigquery.dataset", c.Dataset)
+	if c.TransformDataset != "" { // only the bigquery transform engine needs it
+		check("bigquery.transform_dataset", c.TransformDataset)
+	}
 	check("bigquery.uid", c.UID)
 	if c.BillingProject != "" {
 		check("bigquery.billing_project", c.BillingProject)
