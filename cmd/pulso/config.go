@@ -148,6 +148,9 @@ type TransformConfig struct {
 	etl.TransformConfig `mapstructure:",squash"`
 	// Holidays are the non-business days; the API counts business days with them.
 	Holidays []etl.Date `mapstructure:"holidays"`
+	// Engine builds the aux and mart layers: postgres (from the raw layer) or
+	// bigquery (next to the source tables; only the served tables travel).
+	Engine string `mapstructure:"engine"`
 }
 
 type HTTPConfig struct {
@@ -157,6 +160,14 @@ type HTTPConfig struct {
 type MetricsConfig struct {
 	Addr string `mapstructure:"addr"`
 }
+
+// The transform engines (transform.engine, --engine).
+const (
+	enginePostgres = "postgres"
+	engineBigQuery = "bigquery"
+)
+
+func validEngine(e string) bool { return e == enginePostgres || e == engineBigQuery }
 
 // Load is what every load takes from the configuration.
 func (c *Config) Load() etl.LoadConfig {
@@ -186,20 +197,21 @@ func (c *Config) BigQuerySource() bigquery.Config {
 // defaults declares every key (so viper binds its PULSO_* variable) with its default.
 func defaults(reg *etl.Registry) map[string]any {
 	d := map[string]any{
-		"env":                       "production",
-		"as_of":                     "",
-		"database.url":              "",
-		"redis.url":                 "",
-		"log.level":                 "info",
-		"log.format":                "auto",
-		"source.kind":               "dir",
-		"source.dir":                "",
-		"files.max_field_bytes":     1 << 20,
-		"bigquery.project":          "mibot-222814",
-		"bigquery.dataset":          "BI_USA",
-		"bigquery.uid":              "P3fV4dWNeMkN5RJMhV8e",
-		"bigquery.location":         "US",
-		"bigquery.credentials_file": "",
+		"env":                        "production",
+		"as_of":                      "",
+		"database.url":               "",
+		"redis.url":                  "",
+		"log.level":                  "info",
+		"log.format":                 "auto",
+		"source.kind":                "dir",
+		"source.dir":                 "",
+		"files.max_field_bytes":      1 << 20,
+		"bigquery.project":           "mibot-222814",
+		"bigquery.dataset":           "BI_USA",
+		"bigquery.transform_dataset": "pulso_transform",
+		"bigquery.uid":               "P3fV4dWNeMkN5RJMhV8e",
+		"bigquery.location":          "US",
+		"bigquery.credentials_file":  "",
 		// 100 GiB: a guard against a runaway query, far above any real window.
 		"bigquery.maximum_bytes_billed": int64(100 << 30),
 		// Jobs run (and bill) here; empty = bigquery.project.
@@ -217,6 +229,7 @@ func defaults(reg *etl.Registry) map[string]any {
 		"transform.holidays":          []string{},
 		"transform.pdp_recovery_days": 7,
 		"transform.max_pagos_doc_dia": 3,
+		"transform.engine":            "postgres",
 		"http.addr":                   ":8000",
 		"metrics.addr":                ":9090",
 		"stale_after":                 "6h",
@@ -623,6 +636,9 @@ func (c *Config) Validate(reg *etl.Registry) error {
 	}
 	if _, ok := etl.ParseSourceKind(string(c.Source.Kind)); !ok {
 		errs = append(errs, fmt.Errorf("source.kind %q: want dir or bigquery", c.Source.Kind))
+	}
+	if !validEngine(c.Transform.Engine) {
+		errs = append(errs, fmt.Errorf("transform.engine %q: want %s or %s", c.Transform.Engine, enginePostgres, engineBigQuery))
 	}
 	bc := c.BigQuerySource()
 	if err := bc.Validate(reg); err != nil {

@@ -42,6 +42,8 @@ var keyDocs = map[string]string{
 	"transform.holidays":            "non-business days (YYYY-MM-DD list) the business-day counts skip",
 	"transform.pdp_recovery_days":   "days after a promise to pay in which a payment counts as its recovery",
 	"transform.max_pagos_doc_dia":   "payments per document and day the marts keep",
+	"transform.engine":              "where the aux and mart layers are built: `postgres` (from the raw layer) or `bigquery` (in `bigquery.transform_dataset`; only the served tables are copied into PostgreSQL)",
+	"bigquery.transform_dataset":    "dataset (in `bigquery.project`) the `bigquery` transform engine builds its tables in",
 	"http.addr":                     "serve's listener",
 	"metrics.addr":                  "Prometheus `/metrics` listener; empty: on `http.addr`",
 	"stale_after":                   "a table whose last successful load is older is stale (status, `/freshness`)",

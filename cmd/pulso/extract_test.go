@@ -162,7 +162,9 @@ func demoEmulator(t *testing.T, dir string, reg *etl.Registry) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu := bqtest.StartT(t, bqtest.Fixture{Project: "pulso-e2e", Datasets: []bqtest.Dataset{{ID: "cobranzas", Tables: tables}}})
+	// pulso_transform (bigquery.transform_dataset's default) for the bigquery engine.
+	emu := bqtest.StartT(t, bqtest.Fixture{Project: "pulso-e2e",
+		Datasets: []bqtest.Dataset{{ID: "cobranzas", Tables: tables}, {ID: "pulso_transform"}}})
 	return []string{"PULSO_BIGQUERY_ENDPOINT=" + emu.Endpoint, "PULSO_BIGQUERY_PROJECT=pulso-e2e",
 		"PULSO_BIGQUERY_DATASET=cobranzas", "PULSO_BIGQUERY_UID=" + uid, "PULSO_BIGQUERY_MAX_RETRIES=1"}
 }

@@ -24,7 +24,9 @@ type pipelineOptions struct {
 	Pushgateway     string
 	// Every runs the pipeline at every slot of this interval until stopped (0: once).
 	Every time.Duration
-	Args  []string
+	// Engine overrides transform.engine.
+	Engine string
+	Args   []string
 }
 
 func (o *pipelineOptions) Validate() error {
@@ -33,6 +35,9 @@ func (o *pipelineOptions) Validate() error {
 	}
 	if o.SkipRaw && len(o.Tables) > 0 {
 		return errors.New("--skip-raw loads no table: drop --tables")
+	}
+	if err := checkEngineFlag(o.Engine); err != nil {
+		return err
 	}
 	if o.Every != 0 {
 		if o.Plan {
@@ -86,11 +91,15 @@ time, a failed run logged and the next slot run anyway, until SIGTERM.`,
 	f.BoolVar(&opts.ContinueOnError, "continue-on-error", false, "transform even when a table failed")
 	f.StringVar(&opts.MetricsFile, "metrics-file", "", "write batch metrics here (Prometheus text format, node-exporter textfile)")
 	f.StringVar(&opts.Pushgateway, "pushgateway", "", "push batch metrics to this Pushgateway URL")
+	f.StringVar(&opts.Engine, "engine", "", "transform engine: postgres or bigquery (default: transform.engine)")
 	f.DurationVar(&opts.Every, "every", 0, "keep running: once now, then at every slot of this interval from Lima midnight (a divisor of 24h)")
 	return cmd
 }
 
 func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) error {
+	if a.engine(opts.Engine) == engineBigQuery {
+		return a.runPipelineInBigQuery(ctx, opts)
+	}
 	var src etl.Source
 	if !opts.SkipRaw {
 		var err error
@@ -151,4 +160,34 @@ func printTransformSummary(w io.Writer, res *etl.TransformResult) {
 	tw.Flush()
 	fmt.Fprintf(w, "%d steps with nothing to rebuild; pending changes consumed: %d; data version: %d\n",
 		skipped, res.Changes, res.DataVersion)
+}
+
+// runPipelineInBigQuery is run-pipeline with the bigquery engine: no raw load; the
+// aux and mart tables are rebuilt in BigQuery and the served ones copied in.
+func (a *app) runPipelineInBigQuery(ctx context.Context, opts *pipelineOptions) error {
+	if len(opts.Tables) > 0 || opts.SkipRaw {
+		return usageErr(errors.New("the bigquery engine loads no raw table: drop --tables and --skip-raw"))
+	}
+	src, err := a.bigQuerySource(ctx, "run-pipeline")
+	if err != nil {
+		return err
+	}
+	defer closeSource(src)
+	if opts.Plan {
+		return a.printRemotePlan(ctx, src)
+	}
+	store, closeStore, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	po := etl.PipelineOptions{Remote: src, Args: opts.Args, Transform: a.cfg.Transform.TransformConfig}
+	if opts.MetricsFile != "" || opts.Pushgateway != "" {
+		po.Finished = func(ctx context.Context, rep etl.Report, err error) {
+			a.writeBatchMetrics(ctx, store, opts, rep, exitCode(ctx, err))
+		}
+	}
+	rep, err := a.runner(store, a.clock()).Pipeline(ctx, nil, po)
+	printTransformSummary(a.stdout, rep.Transform)
+	return err
 }

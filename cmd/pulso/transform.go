@@ -15,12 +15,17 @@ type transformOptions struct {
 	Archivos    []string
 	From, To    etl.Date
 	FullRebuild bool
+	// Engine overrides transform.engine.
+	Engine string
 	// Args are the flags as given, recorded in the run ledger.
 	Args []string
 }
 
 // Validate checks the flag combination.
 func (o *transformOptions) Validate() error {
+	if err := checkEngineFlag(o.Engine); err != nil {
+		return err
+	}
 	if o.From.IsZero() != o.To.IsZero() {
 		return errors.New("--from and --to go together")
 	}
@@ -65,6 +70,7 @@ then bumps the data version (and NOTIFY pulso_data_version) if anything was rebu
 	f.Var(dateFlag{&opts.From}, "from", "first Lima day to rebuild (with --to)")
 	f.Var(dateFlag{&opts.To}, "to", "last Lima day to rebuild, inclusive (with --from)")
 	f.BoolVar(&opts.FullRebuild, "full-rebuild", false, "rebuild every aux and mart table")
+	f.StringVar(&opts.Engine, "engine", "", "transform engine: postgres or bigquery, which rebuilds everything (default: transform.engine)")
 	return cmd
 }
 
@@ -74,8 +80,17 @@ func (a *app) runTransform(ctx context.Context, opts *transformOptions) error {
 		return err
 	}
 	defer closeStore()
-	rep, err := a.runner(store, a.clock()).Transform(ctx, etl.TransformRunOptions{Archivos: opts.Archivos,
-		From: opts.From, To: opts.To, FullRebuild: opts.FullRebuild, Args: opts.Args, Transform: a.cfg.Transform.TransformConfig})
+	ro := etl.TransformRunOptions{Archivos: opts.Archivos, From: opts.From, To: opts.To, FullRebuild: opts.FullRebuild,
+		Args: opts.Args, Transform: a.cfg.Transform.TransformConfig}
+	if a.engine(opts.Engine) == engineBigQuery {
+		src, err := a.bigQuerySource(ctx, "transform")
+		if err != nil {
+			return err
+		}
+		defer closeSource(src)
+		ro.Remote = src
+	}
+	rep, err := a.runner(store, a.clock()).Transform(ctx, ro)
 	printTransformSummary(a.stdout, rep.Transform)
 	return err
 }
