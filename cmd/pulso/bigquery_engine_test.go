@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -65,7 +66,7 @@ func TestRunPipelineBigQueryEngine(t *testing.T) {
 		t.Fatalf("--plan wrote %d runs", n)
 	}
 
-	bq("run-pipeline", "--engine", "bigquery")
+	out := bq("run-pipeline", "--engine", "bigquery").stdout
 	got := servedChecksums(t, pool)
 	for _, table := range etl.ServedTables {
 		if got[table] != want[table] {
@@ -80,6 +81,15 @@ func TestRunPipelineBigQueryEngine(t *testing.T) {
 	}
 	if n := mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE status = 'success' AND step LIKE 'mart.%'`); n != 7 {
 		t.Errorf("%d successful mart steps in the ledger, want 7", n)
+	}
+	// Each source table read counts as its successful step (status, freshness).
+	names := etl.MustRegistry().Names()
+	if n := mustCount(t, pool, `SELECT count(*) FROM etl.run_table WHERE status = 'success' AND rows_read > 0
+		AND step = ANY($1)`, names); n != int64(len(names)) {
+		t.Errorf("%d source tables with a successful read step, want %d", n, len(names))
+	}
+	if !strings.Contains(out, "mibotair_gestiones") || !strings.Contains(out, "mart.dashboard_data") {
+		t.Errorf("the run's summary lacks the source reads or the served tables:\n%s", out)
 	}
 
 	// Once a run has created every table, the plan prices every statement.

@@ -188,6 +188,7 @@ func (a *app) runPipelineInBigQuery(ctx context.Context, opts *pipelineOptions) 
 		}
 	}
 	rep, err := a.runner(store, a.clock()).Pipeline(ctx, nil, po)
+	printSummary(a.stdout, rep.Loads)
 	printTransformSummary(a.stdout, rep.Transform)
 	return err
 }

@@ -187,7 +187,7 @@ func (r *Runner) Transform(ctx context.Context, opts TransformRunOptions) (rep R
 			return rep, fmt.Errorf("%w: the bigquery engine rebuilds every campaign: drop --archivo, --from and --to", ErrInvalidOptions)
 		}
 		labelRun(opts.Remote, "transform", s.RunID)
-		tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "transform (bigquery engine)")
+		_, tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "transform (bigquery engine)")
 		if err != nil {
 			return rep, err
 		}
@@ -245,7 +245,8 @@ func (r *Runner) Pipeline(ctx context.Context, src Source, opts PipelineOptions)
 	}()
 	if opts.Remote != nil {
 		labelRun(opts.Remote, "run-pipeline", s.RunID)
-		tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "run-pipeline (bigquery engine)")
+		loads, tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "run-pipeline (bigquery engine)")
+		rep.Loads = loads
 		if err != nil {
 			return rep, err
 		}

@@ -44,8 +44,9 @@ type Built struct {
 
 // SourceRead is one source table as a remote transform read it.
 type SourceRead struct {
-	Table string
-	Rows  int64 // after the source filters
+	Table    string
+	Rows     int64 // after the source filters
+	Duration time.Duration
 }
 
 // ServedBuilder builds the served tables where the source data lives (the BigQuery
@@ -68,14 +69,19 @@ type servedReplacer interface {
 }
 
 // buildServed runs the remote transform and replaces the served tables with its
-// result, bumping the data version once.
-func (s *Session) buildServed(ctx context.Context, b ServedBuilder, cfg TransformConfig, reason string) (TransformResult, error) {
+// result, bumping the data version once. The source tables it read come back as
+// steps (rows read), for the run's summary and batch metrics.
+func (s *Session) buildServed(ctx context.Context, b ServedBuilder, cfg TransformConfig, reason string) ([]StepResult, TransformResult, error) {
 	start := time.Now()
 	built, err := b.BuildServed(ctx, ServedBuildOptions{RunID: s.RunID, Today: s.Today(), Transform: cfg})
 	if err != nil {
-		return TransformResult{}, err
+		return nil, TransformResult{}, err
+	}
+	reads := make([]StepResult, len(built.Reads))
+	for i, r := range built.Reads {
+		reads[i] = StepResult{Table: r.Table, Status: StatusSuccess, Read: r.Rows, Duration: r.Duration}
 	}
 	res, err := s.r.Store.ReplaceServed(ctx, s.RunID, built, reason)
 	res.Duration = time.Since(start)
-	return res, err
+	return reads, res, err
 }

@@ -39,7 +39,7 @@ func (s *Source) BuildServed(ctx context.Context, o etl.ServedBuildOptions) (etl
 	for _, st := range stats {
 		// src_<table>: a source table with the source filters applied.
 		if name, ok := strings.CutPrefix(st.Statement[strings.IndexByte(st.Statement, '_')+1:], "src_"); ok {
-			out.Reads = append(out.Reads, etl.SourceRead{Table: name, Rows: st.Rows})
+			out.Reads = append(out.Reads, etl.SourceRead{Table: name, Rows: st.Rows, Duration: st.Elapsed})
 		}
 	}
 	ds := s.client.DatasetInProject(s.cfg.Project, s.cfg.TransformDataset)
