@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pulso-cobranzas/pulso/internal/etl"
+	"github.com/pulso-cobranzas/pulso/internal/etl/source/bigquery"
 )
 
 type pipelineOptions struct {
@@ -97,11 +98,22 @@ time, a failed run logged and the next slot run anyway, until SIGTERM.`,
 }
 
 func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) error {
-	if a.engine(opts.Engine) == engineBigQuery {
-		return a.runPipelineInBigQuery(ctx, opts)
-	}
 	var src etl.Source
-	if !opts.SkipRaw {
+	var remote *bigquery.Source // the bigquery engine: no raw load
+	switch {
+	case a.engine(opts.Engine) == engineBigQuery:
+		if len(opts.Tables) > 0 || opts.SkipRaw {
+			return usageErr(errors.New("the bigquery engine loads no raw table: drop --tables and --skip-raw"))
+		}
+		var err error
+		if remote, err = a.bigQuerySource(ctx, "run-pipeline"); err != nil {
+			return err
+		}
+		defer closeSource(remote)
+		if opts.Plan {
+			return a.printRemotePlan(ctx, remote)
+		}
+	case !opts.SkipRaw:
 		var err error
 		if src, err = a.source(ctx, a.cfg.Source, "run-pipeline"); err != nil {
 			return err
@@ -120,6 +132,9 @@ func (a *app) runPipeline(ctx context.Context, opts *pipelineOptions) error {
 	po := etl.PipelineOptions{Tables: tables, SkipRaw: opts.SkipRaw, FullRebuild: opts.FullRebuild,
 		Parallel: opts.Parallel, ContinueOnError: opts.ContinueOnError, Args: opts.Args,
 		Load: a.cfg.Load(), Transform: a.cfg.Transform.TransformConfig, Display: a.newProgress}
+	if remote != nil { // a nil *Source would make a non-nil interface
+		po.Remote = remote
+	}
 	if opts.MetricsFile != "" || opts.Pushgateway != "" {
 		po.Finished = func(ctx context.Context, rep etl.Report, err error) {
 			a.writeBatchMetrics(ctx, store, opts, rep, exitCode(ctx, err))
@@ -160,35 +175,4 @@ func printTransformSummary(w io.Writer, res *etl.TransformResult) {
 	tw.Flush()
 	fmt.Fprintf(w, "%d steps with nothing to rebuild; pending changes consumed: %d; data version: %d\n",
 		skipped, res.Changes, res.DataVersion)
-}
-
-// runPipelineInBigQuery is run-pipeline with the bigquery engine: no raw load; the
-// aux and mart tables are rebuilt in BigQuery and the served ones copied in.
-func (a *app) runPipelineInBigQuery(ctx context.Context, opts *pipelineOptions) error {
-	if len(opts.Tables) > 0 || opts.SkipRaw {
-		return usageErr(errors.New("the bigquery engine loads no raw table: drop --tables and --skip-raw"))
-	}
-	src, err := a.bigQuerySource(ctx, "run-pipeline")
-	if err != nil {
-		return err
-	}
-	defer closeSource(src)
-	if opts.Plan {
-		return a.printRemotePlan(ctx, src)
-	}
-	store, closeStore, err := a.openStore(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	po := etl.PipelineOptions{Remote: src, Args: opts.Args, Transform: a.cfg.Transform.TransformConfig}
-	if opts.MetricsFile != "" || opts.Pushgateway != "" {
-		po.Finished = func(ctx context.Context, rep etl.Report, err error) {
-			a.writeBatchMetrics(ctx, store, opts, rep, exitCode(ctx, err))
-		}
-	}
-	rep, err := a.runner(store, a.clock()).Pipeline(ctx, nil, po)
-	printSummary(a.stdout, rep.Loads)
-	printTransformSummary(a.stdout, rep.Transform)
-	return err
 }

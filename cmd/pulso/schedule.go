@@ -44,7 +44,7 @@ func (a *app) runPipelineEvery(ctx context.Context, opts *pipelineOptions, now f
 		if err != nil {
 			level = a.log.Error
 		}
-		level("scheduled run finished", "exit_code", code, "error", errText(err),
+		level("scheduled run finished", "exit_code", code, "error", err,
 			"duration", now().Sub(started).Round(time.Millisecond).String(), "next_run", next.In(etl.Lima).Format(time.RFC3339))
 		timer := time.NewTimer(next.Sub(now()))
 		select {
@@ -55,11 +55,4 @@ func (a *app) runPipelineEvery(ctx context.Context, opts *pipelineOptions, now f
 		case <-timer.C:
 		}
 	}
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

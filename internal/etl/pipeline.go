@@ -186,8 +186,7 @@ func (r *Runner) Transform(ctx context.Context, opts TransformRunOptions) (rep R
 		if len(opts.Archivos) > 0 || !opts.From.IsZero() {
 			return rep, fmt.Errorf("%w: the bigquery engine rebuilds every campaign: drop --archivo, --from and --to", ErrInvalidOptions)
 		}
-		labelRun(opts.Remote, "transform", s.RunID)
-		_, tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "transform (bigquery engine)")
+		_, tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "transform")
 		if err != nil {
 			return rep, err
 		}
@@ -244,8 +243,7 @@ func (r *Runner) Pipeline(ctx context.Context, src Source, opts PipelineOptions)
 		s.Finish(ctx, err)
 	}()
 	if opts.Remote != nil {
-		labelRun(opts.Remote, "run-pipeline", s.RunID)
-		loads, tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "run-pipeline (bigquery engine)")
+		loads, tr, err := s.buildServed(ctx, opts.Remote, opts.Transform, "run-pipeline")
 		rep.Loads = loads
 		if err != nil {
 			return rep, err

@@ -58,7 +58,6 @@ type ServedBuilder interface {
 
 // ServedBuildOptions are a remote transform's parameters.
 type ServedBuildOptions struct {
-	RunID     int64
 	Today     Date
 	Transform TransformConfig
 }
@@ -68,12 +67,14 @@ type servedReplacer interface {
 	ReplaceServed(ctx context.Context, runID int64, b Built, reason string) (TransformResult, error)
 }
 
-// buildServed runs the remote transform and replaces the served tables with its
-// result, bumping the data version once. The source tables it read come back as
-// steps (rows read), for the run's summary and batch metrics.
-func (s *Session) buildServed(ctx context.Context, b ServedBuilder, cfg TransformConfig, reason string) ([]StepResult, TransformResult, error) {
+// buildServed runs the remote transform for command, its jobs labelled with the run,
+// and replaces the served tables with its result, bumping the data version once.
+// The source tables it read come back as steps (rows read), for the run's summary
+// and batch metrics.
+func (s *Session) buildServed(ctx context.Context, b ServedBuilder, cfg TransformConfig, command string) ([]StepResult, TransformResult, error) {
 	start := time.Now()
-	built, err := b.BuildServed(ctx, ServedBuildOptions{RunID: s.RunID, Today: s.Today(), Transform: cfg})
+	labelRun(b, command, s.RunID)
+	built, err := b.BuildServed(ctx, ServedBuildOptions{Today: s.Today(), Transform: cfg})
 	if err != nil {
 		return nil, TransformResult{}, err
 	}
@@ -81,7 +82,7 @@ func (s *Session) buildServed(ctx context.Context, b ServedBuilder, cfg Transfor
 	for i, r := range built.Reads {
 		reads[i] = StepResult{Table: r.Table, Status: StatusSuccess, Read: r.Rows, Duration: r.Duration}
 	}
-	res, err := s.r.Store.ReplaceServed(ctx, s.RunID, built, reason)
+	res, err := s.r.Store.ReplaceServed(ctx, s.RunID, built, command+" (bigquery engine)")
 	res.Duration = time.Since(start)
 	return reads, res, err
 }
